@@ -1,0 +1,49 @@
+"""tryon: real-time virtual try-on and makeup AR, offline.
+
+Example:
+    >>> import tryon
+    >>> with tryon.Pipeline(look="evening", mode="image") as pipe:  # doctest: +SKIP
+    ...     out = pipe.process(frame_bgr)
+
+Nothing heavy happens at import time: the public names below are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Pipeline": "tryon.pipeline",
+    "PipelineOptions": "tryon.pipeline",
+    "Look": "tryon.looks",
+    "Color": "tryon.color",
+    "FrameParse": "tryon.parsing",
+    "Face": "tryon.parsing",
+    "CLASSES": "tryon.parsing",
+    "REGIONS": "tryon.parsing",
+    "create_effect": "tryon.effects",
+    "TryOnError": "tryon.errors",
+    "InputError": "tryon.errors",
+    "LookError": "tryon.errors",
+    "ImageReadError": "tryon.errors",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+if TYPE_CHECKING:
+    from tryon.color import Color
+    from tryon.effects import create_effect
+    from tryon.errors import ImageReadError, InputError, LookError, TryOnError
+    from tryon.looks import Look
+    from tryon.parsing import CLASSES, REGIONS, Face, FrameParse
+    from tryon.pipeline import Pipeline, PipelineOptions
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tryon' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,3 @@
+from tryon.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""The effect contract, the effect registry and the blending primitives every effect shares.
+
+An effect is a small class with typed options (a dataclass) and one method, ``apply(frame, parse) -> frame``.
+It changes the frame in place, only inside the bounding boxes of its masks, and returns it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from tryon.color import Color
+from tryon.errors import LookError
+from tryon.geometry import Box, RoiMask
+from tryon.options import build_options
+from tryon.parsing.frame_parse import Face, FrameParse
+
+__all__ = [
+    "Effect",
+    "EFFECTS",
+    "effect_class",
+    "create_effect",
+    "Patch",
+    "lab_target_shift",
+    "mix",
+]
+
+
+class Effect(ABC):
+    """Base class of effects: typed ``options``, and ``apply`` that touches only the effect's mask boxes.
+
+    Subclasses set ``name`` and ``Options`` (a dataclass with an ``intensity`` field in [0, 1]) and implement
+    :meth:`apply_face`.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type]
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options if options is not None else self.Options()
+        if not isinstance(self.options, self.Options):
+            raise LookError(f"{self.name}: options must be {self.Options.__name__}, got {type(options).__name__}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, where: str = "") -> Effect:
+        """Builds the effect from plain data, validating every option."""
+        return cls(build_options(cls.Options, data, where or cls.name))
+
+    def apply(self, frame: np.ndarray, parse: FrameParse) -> np.ndarray:
+        """Applies the effect to every face of ``parse`` in place and returns ``frame``."""
+        if getattr(self.options, "intensity", 1.0) <= 0:
+            return frame
+        for face in parse.faces:
+            self.apply_face(frame, face, parse)
+        return frame
+
+    @abstractmethod
+    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+        """Applies the effect to one face, in place."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.options!r})"
+
+
+# name -> "module:Class", imported on first use.
+EFFECTS: dict[str, str] = {
+    "foundation": "tryon.effects.foundation:Foundation",
+    "smoothing": "tryon.effects.smoothing:Smoothing",
+    "concealer": "tryon.effects.concealer:Concealer",
+    "contour": "tryon.effects.contour:Contour",
+    "blush": "tryon.effects.blush:Blush",
+    "highlighter": "tryon.effects.highlighter:Highlighter",
+    "eyeshadow": "tryon.effects.eyeshadow:Eyeshadow",
+    "eyeliner": "tryon.effects.eyeliner:Eyeliner",
+    "mascara": "tryon.effects.mascara:Mascara",
+    "brows": "tryon.effects.brows:Brows",
+    "lenses": "tryon.effects.lenses:Lenses",
+    "lip_liner": "tryon.effects.lip_liner:LipLiner",
+    "lipstick": "tryon.effects.lipstick:Lipstick",
+    "teeth_whitening": "tryon.effects.teeth:TeethWhitening",
+}
+
+
+def effect_class(name: str) -> type[Effect]:
+    """The effect class registered as ``name``.
+
+    Raises:
+        LookError: for an unknown name, listing the valid ones.
+    """
+    target = EFFECTS.get(name)
+    if target is None:
+        raise LookError(f"unknown effect {name!r}; valid effects: {', '.join(EFFECTS)}")
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    return cls  # type: ignore[no-any-return]
+
+
+def create_effect(name: str, options: Mapping[str, Any] | None = None, where: str = "") -> Effect:
+    """Builds a registered effect from plain option data."""
+    return effect_class(name).from_dict(options, where or name)
+
+
+@dataclass
+class Patch:
+    """A frame region to edit: the box, a view of the frame there, and the mask's alpha (float32, 0..1)."""
+
+    box: Box
+    view: np.ndarray
+    alpha: np.ndarray
+
+    @classmethod
+    def of(cls, frame: np.ndarray, mask: RoiMask, pad: int = 0) -> Patch | None:
+        """The patch covering ``mask`` (grown by ``pad`` pixels), or None when the mask is empty there."""
+        if mask.is_empty:
+            return None
+        box = mask.box.grow(pad).clip(frame.shape) if pad else mask.box.clip(frame.shape)
+        if box.empty:
+            return None
+        alpha = mask.crop(box).astype(np.float32) * (1.0 / 255.0)
+        return cls(box, frame[box.slices], alpha)
+
+    def lab(self) -> np.ndarray:
+        """The patch in float32 Lab (L in 0..100)."""
+        return cv2.cvtColor(self.view.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_BGR2Lab)
+
+    def mean_lab(self, lab: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        """The alpha-weighted mean Lab colour of the patch."""
+        w = self.alpha if weight is None else weight
+        total = float(w.sum())
+        if total <= 1e-6:
+            return lab.reshape(-1, 3).mean(axis=0)
+        return (lab * w[:, :, None]).reshape(-1, 3).sum(axis=0) / total
+
+    def write(self, new_bgr: np.ndarray, amount: float | np.ndarray = 1.0) -> None:
+        """Blends ``new_bgr`` (float32 or uint8 BGR, the patch's size) into the frame by ``alpha * amount``.
+
+        Pixels where the weight is zero are left byte-identical.
+        """
+        weight = self.alpha * amount if np.isscalar(amount) else self.alpha * amount
+        mix(self.view, new_bgr, weight)
+
+
+def mix(dst: np.ndarray, new: np.ndarray, weight: np.ndarray) -> None:
+    """``dst = dst + (new - dst) * weight`` in place (uint8 BGR ``dst``), leaving weight-0 pixels untouched."""
+    w = np.clip(weight, 0.0, 1.0)[:, :, None]
+    src = dst.astype(np.float32)
+    out = src + (new.astype(np.float32) - src) * w
+    np.copyto(dst, np.clip(out + 0.5, 0, 255).astype(np.uint8), where=w > 0)
+
+
+def lab_target_shift(lab: np.ndarray, ref: np.ndarray, target: Color | tuple[float, float, float],
+                     lightness: float = 0.7, texture: float = 1.0, chroma_texture: float = 0.3) -> np.ndarray:
+    """Moves a Lab patch toward ``target`` while keeping the skin's own texture.
+
+    The mean colour ``ref`` is moved to the target; each pixel keeps its deviation from the mean (its texture,
+    pores, lighting), scaled by ``texture`` for L and ``chroma_texture`` for a/b. ``lightness`` < 1 keeps part of
+    the original brightness, so a dark shade on pale skin and a pale one on deep skin both stay plausible.
+
+    Returns:
+        float32 BGR in [0, 1]-scaled units times 255 (ready for :meth:`Patch.write`).
+    """
+    t = np.asarray(target.lab if isinstance(target, Color) else target, dtype=np.float32)
+    out = np.empty_like(lab)
+    out[:, :, 0] = ref[0] + (t[0] - ref[0]) * lightness + (lab[:, :, 0] - ref[0]) * texture
+    out[:, :, 1] = t[1] + (lab[:, :, 1] - ref[1]) * chroma_texture
+    out[:, :, 2] = t[2] + (lab[:, :, 2] - ref[2]) * chroma_texture
+    np.clip(out[:, :, 0], 0, 100, out=out[:, :, 0])
+    return cv2.cvtColor(out, cv2.COLOR_Lab2BGR) * 255.0

@@ -1,0 +1,128 @@
+"""Boxes and region-of-interest masks: the unit of work of every per-frame stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tryon.errors import ParseError
+
+__all__ = ["Box", "RoiMask"]
+
+
+@dataclass(frozen=True)
+class Box:
+    """An integer pixel box, ``x0 <= x < x1`` and ``y0 <= y < y1``."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @classmethod
+    def around(cls, points: np.ndarray, pad: float = 0.0, *, shape: tuple[int, int] | None = None) -> Box:
+        """The box around ``points`` (Nx2, x then y), grown by ``pad`` pixels and clipped to ``shape``."""
+        x0, y0 = np.floor(points[:, :2].min(axis=0) - pad).astype(int)
+        x1, y1 = np.ceil(points[:, :2].max(axis=0) + pad).astype(int) + 1
+        box = cls(int(x0), int(y0), int(x1), int(y1))
+        return box.clip(shape) if shape is not None else box
+
+    @property
+    def width(self) -> int:
+        return max(0, self.x1 - self.x0)
+
+    @property
+    def height(self) -> int:
+        return max(0, self.y1 - self.y0)
+
+    @property
+    def empty(self) -> bool:
+        return self.width == 0 or self.height == 0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """``(rows, cols)`` slices to index an image with."""
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    def clip(self, shape: tuple[int, ...]) -> Box:
+        """The part of the box inside an image of ``shape`` (H, W, ...)."""
+        h, w = shape[:2]
+        return Box(min(max(self.x0, 0), w), min(max(self.y0, 0), h), max(min(self.x1, w), 0), max(min(self.y1, h), 0))
+
+    def grow(self, pad: int) -> Box:
+        return Box(self.x0 - pad, self.y0 - pad, self.x1 + pad, self.y1 + pad)
+
+    def union(self, other: Box) -> Box:
+        if self.empty:
+            return other
+        if other.empty:
+            return self
+        return Box(min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1))
+
+    def intersect(self, other: Box) -> Box:
+        box = Box(max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1))
+        return box if not box.empty else Box(box.x0, box.y0, box.x0, box.y0)
+
+    def relative_to(self, outer: Box) -> Box:
+        """This box in the coordinates of ``outer``'s top-left corner."""
+        return Box(self.x0 - outer.x0, self.y0 - outer.y0, self.x1 - outer.x0, self.y1 - outer.y0)
+
+
+@dataclass(frozen=True)
+class RoiMask:
+    """A soft mask that is zero outside ``box``: ``alpha`` (uint8, 0..255) covers exactly the box.
+
+    Storing only the box keeps every per-frame pass proportional to the region, not the frame.
+    """
+
+    box: Box
+    alpha: np.ndarray
+
+    def __post_init__(self) -> None:
+        a = self.alpha
+        if not isinstance(a, np.ndarray) or a.dtype != np.uint8 or a.ndim != 2:
+            got = f"{a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+            raise ParseError(f"mask alpha must be a 2-D uint8 array, got {got}")
+        if a.shape != (self.box.height, self.box.width):
+            raise ParseError(f"mask alpha must match its box {self.box.height}x{self.box.width}, "
+                             f"got {a.shape[0]}x{a.shape[1]}")
+
+    @classmethod
+    def empty_at(cls, box: Box) -> RoiMask:
+        return cls(Box(box.x0, box.y0, box.x0, box.y0), np.zeros((0, 0), np.uint8))
+
+    @property
+    def is_empty(self) -> bool:
+        return self.box.empty or not bool(self.alpha.any())
+
+    def full(self, shape: tuple[int, int]) -> np.ndarray:
+        """The mask as a full ``shape`` (H, W) uint8 image."""
+        out = np.zeros(shape[:2], np.uint8)
+        self.paste_max(out)
+        return out
+
+    def paste_max(self, canvas: np.ndarray) -> None:
+        """Merges the mask into ``canvas`` (full-frame uint8) by maximum."""
+        clip = self.box.clip(canvas.shape)
+        if clip.empty:
+            return
+        inner = clip.relative_to(self.box)
+        np.maximum(canvas[clip.slices], self.alpha[inner.slices], out=canvas[clip.slices])
+
+    def crop(self, box: Box) -> np.ndarray:
+        """The mask's values over ``box`` (zeros where the mask has no data)."""
+        out = np.zeros((box.height, box.width), np.uint8)
+        inter = self.box.intersect(box)
+        if not inter.empty:
+            out[inter.relative_to(box).slices] = self.alpha[inter.relative_to(self.box).slices]
+        return out
+
+    def tight(self, threshold: int = 0) -> RoiMask:
+        """The same mask with its box shrunk to the pixels above ``threshold``."""
+        ys, xs = np.nonzero(self.alpha > threshold)
+        if ys.size == 0:
+            return RoiMask.empty_at(self.box)
+        inner = Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        box = Box(self.box.x0 + inner.x0, self.box.y0 + inner.y0, self.box.x0 + inner.x1, self.box.y0 + inner.y1)
+        return RoiMask(box, np.ascontiguousarray(self.alpha[inner.slices]))

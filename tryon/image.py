@@ -1,0 +1,111 @@
+"""Frames at the edge of the pipeline: conversion to BGR uint8, reading and writing image files.
+
+Inside tryon every frame is a C-contiguous ``HxWx3`` BGR ``uint8`` array (OpenCV's convention). Anything
+else a caller hands in (grayscale, BGRA, 16-bit, float in [0, 1], bool) is converted once by
+:func:`to_bgr8`; anything that cannot be a picture is refused with an :class:`~tryon.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tryon.errors import ImageReadError, ImageWriteError, InputError
+
+__all__ = ["to_bgr8", "read_image", "write_image", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+MIN_SIDE = 16
+MAX_SIDE = 16384
+
+
+def to_bgr8(frame: object, *, name: str = "frame") -> np.ndarray:
+    """Returns ``frame`` as a contiguous HxWx3 BGR uint8 array, converting when needed.
+
+    Accepted: HxW (gray), HxWx1, HxWx3 (BGR), HxWx4 (BGRA, alpha dropped) in uint8, uint16 (scaled by 1/257),
+    bool, or float in [0, 1]. The same array is returned when it already fits.
+
+    Raises:
+        InputError: for anything else, naming what came.
+    """
+    if not isinstance(frame, np.ndarray):
+        raise InputError(f"{name} must be a numpy array (HxWx3 BGR uint8), got {type(frame).__name__}")
+    arr = frame
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise InputError(f"{name} must be HxW, HxWx1, HxWx3 or HxWx4, got shape {frame.shape}")
+    h, w = arr.shape[:2]
+    if min(h, w) < MIN_SIDE or max(h, w) > MAX_SIDE:
+        raise InputError(f"{name} must be between {MIN_SIDE} and {MAX_SIDE} pixels a side, got {w}x{h}")
+    if arr.dtype == np.uint8:
+        pass
+    elif arr.dtype == np.uint16:
+        arr = (arr.astype(np.uint32) * 255 + 32767) // 65535
+        arr = arr.astype(np.uint8)
+    elif arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    elif np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)):
+            raise InputError(f"{name} holds NaN or infinite values")
+        arr = np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    else:
+        raise InputError(f"{name} dtype must be uint8, uint16, bool or float in [0, 1], got {arr.dtype}")
+    if arr.ndim == 2:
+        arr = cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
+    elif arr.shape[2] == 4:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2BGR)
+    return np.ascontiguousarray(arr)
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Reads an image file as BGR uint8 (EXIF orientation applied).
+
+    Raises:
+        ImageReadError: when the file is missing, empty, corrupt or not an image.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ImageReadError(f"{p}: no such file")
+    data = np.fromfile(str(p), dtype=np.uint8)
+    if data.size == 0:
+        raise ImageReadError(f"{p}: the file is empty")
+    # IMREAD_COLOR applies EXIF orientation and brings gray, alpha and 16-bit files to BGR uint8.
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ImageReadError(f"{p}: not a readable image (supported: {', '.join(sorted(IMAGE_SUFFIXES))})")
+    try:
+        return to_bgr8(image, name=str(p))
+    except InputError as exc:
+        raise ImageReadError(str(exc)) from exc
+
+
+def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
+    """Writes an image atomically: a temporary file in the same folder, renamed when complete.
+
+    Raises:
+        ImageWriteError: for an unknown suffix or a failed write; no partial file is left behind.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ImageWriteError(f"{p}: unsupported image type {suffix or '(none)'!r}; use one of "
+                              f"{', '.join(sorted(IMAGE_SUFFIXES))}")
+    ok, encoded = cv2.imencode(suffix, image)
+    if not ok:
+        raise ImageWriteError(f"{p}: OpenCV could not encode the image as {suffix}")
+    if p.parent and not p.parent.exists():
+        raise ImageWriteError(f"{p}: the folder {p.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=str(p.parent or Path(".")))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(encoded.tobytes())
+        os.replace(tmp, p)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ImageWriteError(f"{p}: {exc.strerror or exc}") from exc
+    return p

@@ -1,0 +1,131 @@
+"""Typed option dataclasses built from plain data (look files, CLI overrides), with precise errors.
+
+An option dataclass declares each field's type; numeric fields may declare ``metadata={"range": (lo, hi)}``.
+:func:`build_options` turns a mapping into the dataclass, refusing unknown keys and wrong values with a message
+that names the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from tryon.color import Color
+from tryon.errors import InputError, LookError
+
+__all__ = ["build_options", "describe_options", "option_range"]
+
+T = TypeVar("T")
+_UnionType = getattr(types, "UnionType", None)
+
+
+def option_range(lo: float, hi: float) -> dict[str, Any]:
+    """Field metadata for a numeric option bounded to ``[lo, hi]``."""
+    return {"range": (lo, hi)}
+
+
+def _convert(value: Any, kind: Any, field_name: str) -> Any:
+    origin = typing.get_origin(kind)
+    if origin is typing.Union or (_UnionType is not None and origin is _UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if value is None:
+            return None
+        errors = []
+        for arg in args:
+            try:
+                return _convert(value, arg, field_name)
+            except LookError as exc:
+                errors.append(str(exc))
+        raise LookError(errors[0] if errors else f"{field_name}: invalid value {value!r}")
+    if origin in (tuple, list):
+        args = typing.get_args(kind)
+        if not isinstance(value, (list, tuple)):
+            raise LookError(f"{field_name}: must be a list, got {value!r}")
+        inner = args[0] if args else Any
+        return tuple(_convert(v, inner, f"{field_name}[{i}]") for i, v in enumerate(value))
+    if kind is Color:
+        try:
+            return Color.parse(value)
+        except InputError as exc:
+            raise LookError(f"{field_name}: {exc}") from None
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        try:
+            return kind(value)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in kind)
+            raise LookError(f"{field_name}: {value!r} is not allowed; allowed: {allowed}") from None
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+            return value.lower() in ("true", "yes", "on", "1")
+        raise LookError(f"{field_name}: must be true or false, got {value!r}")
+    if kind in (float, int):
+        if isinstance(value, bool):
+            raise LookError(f"{field_name}: must be a number, got {value!r}")
+        try:
+            number = kind(value) if not isinstance(value, str) else kind(float(value))
+        except (TypeError, ValueError):
+            raise LookError(f"{field_name}: must be a number, got {value!r}") from None
+        if kind is int and float(value) != int(number):
+            raise LookError(f"{field_name}: must be a whole number, got {value!r}")
+        return number
+    if kind is str:
+        if not isinstance(value, str):
+            raise LookError(f"{field_name}: must be text, got {value!r}")
+        return value
+    return value
+
+
+def build_options(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> T:
+    """Builds the option dataclass ``cls`` from ``data``.
+
+    Args:
+        cls: a dataclass whose fields are the options.
+        data: option values (strings are accepted for numbers, colours and enums).
+        where: prefix for messages, such as ``"looks/evening.yaml: effects.lipstick"``.
+
+    Raises:
+        LookError: for an unknown option (listing the valid ones) or a bad value (saying what is allowed).
+    """
+    prefix = f"{where}." if where else ""
+    data = dict(data or {})
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise LookError(f"{prefix}{unknown[0]}: unknown option; allowed: {', '.join(sorted(fields))}")
+    values = {}
+    for name, value in data.items():
+        converted = _convert(value, hints[name], f"{prefix}{name}")
+        bounds = fields[name].metadata.get("range")
+        if bounds is not None and converted is not None and not bounds[0] <= converted <= bounds[1]:
+            raise LookError(f"{prefix}{name}: must be in [{bounds[0]}, {bounds[1]}], got {value!r}")
+        values[name] = converted
+    try:
+        return cls(**values)
+    except (InputError, LookError) as exc:
+        raise LookError(f"{where}: {exc}" if where else str(exc)) from None
+
+
+def describe_options(cls: type) -> dict[str, str]:
+    """Option name to a short 'type (range) = default' text, for help and listings."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            text = "|".join(str(m.value) for m in kind)
+        else:
+            text = getattr(kind, "__name__", str(kind))
+        if "range" in f.metadata:
+            text += f" in [{f.metadata['range'][0]}, {f.metadata['range'][1]}]"
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if isinstance(default, enum.Enum):
+            default = default.value
+        out[f.name] = f"{text} = {default}"
+    return out

@@ -1,0 +1,66 @@
+"""The default parser: face classes from landmarks, body classes from the person mask, one :class:`FrameParse`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tryon.geometry import Box, RoiMask
+from tryon.parsing.body import body_masks
+from tryon.parsing.frame_parse import Face, FrameParse
+from tryon.parsing.landmarks import LandmarkParser, LandmarkParserOptions
+from tryon.perception.detector import PerceptionResult
+
+__all__ = ["LandmarkFrameParser", "ParserOptions"]
+
+
+@dataclass(frozen=True)
+class ParserOptions:
+    """Options of :class:`LandmarkFrameParser`.
+
+    Attributes:
+        face: options of the per-face landmark parser.
+        body: also build the rough body classes (hair, neck, body skin, clothes).
+    """
+
+    face: LandmarkParserOptions = LandmarkParserOptions()
+    body: bool = True
+
+
+class LandmarkFrameParser:
+    """Turns a frame and its perception into a validated :class:`FrameParse`.
+
+    Example:
+        >>> parser = LandmarkFrameParser()
+        >>> parse = parser.parse(frame, perception(frame), ids=[0])  # doctest: +SKIP
+    """
+
+    name = "landmarks"
+
+    def __init__(self, options: ParserOptions | None = None) -> None:
+        self.options = options or ParserOptions()
+        self._faces = LandmarkParser(self.options.face)
+
+    def parse(self, frame: np.ndarray, perception: PerceptionResult, ids: Sequence[int] | None = None) -> FrameParse:
+        """Parses one BGR uint8 frame given its perception; ``ids`` are the faces' stable ids (default 0..n-1)."""
+        h, w = frame.shape[:2]
+        ids = list(ids) if ids is not None else list(range(len(perception.landmarks)))
+        faces = []
+        for face_id, lm in zip(ids, perception.landmarks):
+            pts = lm[:, :2]
+            cut = bool((pts[:, 0] < 0).any() or (pts[:, 1] < 0).any() or (pts[:, 0] >= w).any()
+                       or (pts[:, 1] >= h).any())
+            box = Box.around(pts, shape=(h, w))
+            if box.empty:
+                continue
+            masks = self._faces.parse_face(frame, lm)
+            faces.append(Face(face_id, lm, box, masks, cut_by_edge=cut))
+        faces.sort(key=lambda f: f.id)
+        person = None
+        if perception.person is not None:
+            alpha = np.clip(perception.person * 255 + 0.5, 0, 255).astype(np.uint8)
+            person = RoiMask(Box(0, 0, w, h), alpha)
+        body = body_masks(frame, tuple(faces), perception.person) if self.options.body else {}
+        return FrameParse((h, w), tuple(faces), body, person)

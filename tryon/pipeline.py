@@ -1,0 +1,130 @@
+"""The pipeline: perception -> parsing -> effects, for photos and streams."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Union
+
+import numpy as np
+
+from tryon.errors import InputError
+from tryon.image import to_bgr8
+from tryon.looks import Look
+from tryon.parsing.frame_parse import FrameParse
+from tryon.parsing.landmarks import LandmarkParserOptions
+from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
+from tryon.perception import FaceTracker, Perception, PerceptionOptions
+
+__all__ = ["Pipeline", "PipelineOptions"]
+
+log = logging.getLogger(__name__)
+
+LookRef = Union[str, Path, Look, None]
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Options of :class:`Pipeline`.
+
+    Attributes:
+        mode: ``"video"`` for streams (landmark tracking, stable face ids); ``"image"`` for unrelated photos.
+        max_faces: the most faces to find and make up per frame.
+        person_mask: run selfie segmentation (the person mask and the rough body classes).
+        parser: options of the landmark parser.
+    """
+
+    mode: Literal["image", "video"] = "video"
+    max_faces: int = 4
+    person_mask: bool = True
+    parser: ParserOptions = field(default_factory=ParserOptions)
+
+
+class Pipeline:
+    """Applies a look to BGR frames: ``out = pipe.process(frame)``.
+
+    Args:
+        look: a built-in look name, a look file, a :class:`~tryon.looks.Look`, or None (parsing only).
+        options: pipeline options; keyword shortcuts ``mode`` and ``max_faces`` override them.
+        overrides: ``key=value`` look overrides, such as ``"lipstick.color=#9E1B32"``.
+
+    Example:
+        >>> with Pipeline(look="evening", mode="image") as pipe:  # doctest: +SKIP
+        ...     out = pipe.process(cv2.imread("face.jpg"))
+        ...     labels = pipe.parse(frame).labels()
+    """
+
+    def __init__(self, look: LookRef = None, *, options: PipelineOptions | None = None,
+                 mode: Literal["image", "video"] | None = None, max_faces: int | None = None,
+                 overrides: Sequence[str] = ()) -> None:
+        o = options or PipelineOptions()
+        if mode is not None or max_faces is not None:
+            o = PipelineOptions(mode or o.mode, max_faces if max_faces is not None else o.max_faces,
+                                o.person_mask, o.parser)
+        self.options = o
+        self.look = self._resolve(look, overrides)
+        self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.max_faces,
+                                                        person_mask=o.person_mask))
+        self._tracker = FaceTracker()
+        self._parser = LandmarkFrameParser(o.parser)
+        self._closed = False
+
+    @staticmethod
+    def _resolve(look: LookRef, overrides: Sequence[str]) -> Look | None:
+        if look is None:
+            if overrides:
+                raise InputError("look overrides were given without a look")
+            return None
+        if isinstance(look, Look):
+            return look.with_overrides(overrides) if overrides else look
+        return Look.load(look, overrides=overrides)
+
+    def set_look(self, look: LookRef, overrides: Sequence[str] = ()) -> None:
+        """Switches the look (takes effect from the next frame)."""
+        self.look = self._resolve(look, overrides)
+
+    def parse(self, frame: np.ndarray) -> FrameParse:
+        """Perceives and parses one frame (any supported dtype/layout; see :func:`tryon.image.to_bgr8`)."""
+        self._check_open()
+        bgr = to_bgr8(frame)
+        perception = self._perception(bgr)
+        ids = (self._tracker.assign(perception.landmarks) if self.options.mode == "video"
+               else list(range(len(perception.landmarks))))
+        return self._parser.parse(bgr, perception, ids)
+
+    def render(self, frame: np.ndarray, parse: FrameParse) -> np.ndarray:
+        """Applies the look to a copy of ``frame`` given its parse."""
+        bgr = to_bgr8(frame)
+        if parse.shape != bgr.shape[:2]:
+            raise InputError(f"parse is for a {parse.shape[1]}x{parse.shape[0]} frame, got "
+                             f"{bgr.shape[1]}x{bgr.shape[0]}")
+        out = bgr.copy()
+        if self.look is not None:
+            self.look.render(out, parse)
+        return out
+
+    def process(self, frame: np.ndarray) -> np.ndarray:
+        """Parses ``frame`` and returns a new BGR uint8 frame with the look applied.
+
+        A frame without faces comes back unchanged (as a copy).
+        """
+        bgr = to_bgr8(frame)
+        return self.render(bgr, self.parse(bgr))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InputError("this Pipeline is closed")
+
+    def close(self) -> None:
+        """Releases the perception graphs; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._perception.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
