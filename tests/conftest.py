@@ -1,0 +1,88 @@
+"""Shared fixtures: the shared test material (real photos, videos, models) and parsed faces.
+
+``TRYON_TEST_DATA`` / ``TRYON_MODELS_DIR`` point at ``../shared/data`` and ``../shared/models``. When a variable is
+set, a test that needs a missing file fails (it never skips); when unset, ``../shared`` beside the checkout is used
+if present, else those tests skip.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _root(var: str, default: Path) -> Path | None:
+    value = os.environ.get(var)
+    if value:
+        return Path(value).resolve()
+    return default if default.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder; fails when TRYON_TEST_DATA is set but missing."""
+    root = _root("TRYON_TEST_DATA", REPO.parent / "shared" / "data")
+    if root is None:
+        pytest.skip("shared test data not found: set TRYON_TEST_DATA=../shared/data")
+    if not root.is_dir():
+        pytest.fail(f"TRYON_TEST_DATA={root} is not a folder")
+    return root
+
+
+@pytest.fixture(scope="session")
+def shared_models() -> Path:
+    """The shared models folder; fails when TRYON_MODELS_DIR is set but missing."""
+    root = _root("TRYON_MODELS_DIR", REPO.parent / "shared" / "models")
+    if root is None:
+        pytest.skip("shared models not found: set TRYON_MODELS_DIR=../shared/models")
+    if not root.is_dir():
+        pytest.fail(f"TRYON_MODELS_DIR={root} is not a folder")
+    return root
+
+
+def need_file(path: Path) -> Path:
+    """Returns ``path``, failing the test (not skipping) when it is missing."""
+    if not path.exists():
+        pytest.fail(f"shared test file missing: {path}")
+    return path
+
+
+@dataclass(frozen=True)
+class FaceCase:
+    """A real photo and its parse (one face)."""
+
+    name: str
+    frame: np.ndarray
+    parse: object  # tryon.parsing.FrameParse
+
+
+# Photos across skin tones and lighting, from ../shared/data/faces.
+FACE_PHOTOS = ("liveportrait_source_s2.jpg", "deepface_img2.jpg", "deepface_img49.jpg")
+
+
+@pytest.fixture(scope="session")
+def face_cases(shared_data: Path) -> list[FaceCase]:
+    """Real face photos with their parses, computed once per session."""
+    from tryon.image import read_image
+    from tryon.pipeline import Pipeline
+
+    cases = []
+    with Pipeline(mode="image", max_faces=1) as pipe:
+        for name in FACE_PHOTOS:
+            frame = read_image(need_file(shared_data / "faces" / name))
+            parse = pipe.parse(frame)
+            assert parse.faces, f"no face found in {name}"
+            cases.append(FaceCase(name, frame, parse))
+    return cases
+
+
+@pytest.fixture(scope="session")
+def face_case(face_cases: list[FaceCase]) -> FaceCase:
+    """One real face photo with its parse."""
+    return face_cases[0]
