@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from tryon.errors import ParseError
@@ -120,9 +121,11 @@ class RoiMask:
 
     def tight(self, threshold: int = 0) -> RoiMask:
         """The same mask with its box shrunk to the pixels above ``threshold``."""
-        ys, xs = np.nonzero(self.alpha > threshold)
-        if ys.size == 0:
+        if self.box.empty:
+            return self
+        x, y, w, h = cv2.boundingRect((self.alpha > threshold).view(np.uint8))
+        if w == 0 or h == 0:
             return RoiMask.empty_at(self.box)
-        inner = Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        inner = Box(x, y, x + w, y + h)
         box = Box(self.box.x0 + inner.x0, self.box.y0 + inner.y0, self.box.x0 + inner.x1, self.box.y0 + inner.y1)
         return RoiMask(box, np.ascontiguousarray(self.alpha[inner.slices]))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Union
@@ -85,33 +86,49 @@ class Pipeline:
         """Switches the look (takes effect from the next frame)."""
         self.look = self._resolve(look, overrides)
 
-    def parse(self, frame: np.ndarray) -> FrameParse:
-        """Perceives and parses one frame (any supported dtype/layout; see :func:`tryon.image.to_bgr8`)."""
+    def parse(self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None) -> FrameParse:
+        """Perceives and parses one frame (any supported dtype/layout; see :func:`tryon.image.to_bgr8`).
+
+        Args:
+            frame: the frame.
+            timings: when given, receives the milliseconds spent in ``perception`` and ``parsing``.
+        """
         self._check_open()
         bgr = to_bgr8(frame)
+        t0 = time.perf_counter()
         perception = self._perception(bgr)
+        t1 = time.perf_counter()
         ids = (self._tracker.assign(perception.landmarks) if self.options.mode == "video"
                else list(range(len(perception.landmarks))))
-        return self._parser.parse(bgr, perception, ids)
+        parse = self._parser.parse(bgr, perception, ids)
+        if timings is not None:
+            timings["perception"] = (t1 - t0) * 1000.0
+            timings["parsing"] = (time.perf_counter() - t1) * 1000.0
+        return parse
 
-    def render(self, frame: np.ndarray, parse: FrameParse) -> np.ndarray:
-        """Applies the look to a copy of ``frame`` given its parse."""
+    def render(self, frame: np.ndarray, parse: FrameParse,
+               timings: MutableMapping[str, float] | None = None) -> np.ndarray:
+        """Applies the look to a copy of ``frame`` given its parse (``timings`` receives ``effects`` ms)."""
         bgr = to_bgr8(frame)
         if parse.shape != bgr.shape[:2]:
             raise InputError(f"parse is for a {parse.shape[1]}x{parse.shape[0]} frame, got "
                              f"{bgr.shape[1]}x{bgr.shape[0]}")
+        t0 = time.perf_counter()
         out = bgr.copy()
         if self.look is not None:
             self.look.render(out, parse)
+        if timings is not None:
+            timings["effects"] = (time.perf_counter() - t0) * 1000.0
         return out
 
-    def process(self, frame: np.ndarray) -> np.ndarray:
+    def process(self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None) -> np.ndarray:
         """Parses ``frame`` and returns a new BGR uint8 frame with the look applied.
 
-        A frame without faces comes back unchanged (as a copy).
+        A frame without faces comes back unchanged (as a copy). ``timings``, when given, receives the
+        milliseconds of each stage (``perception``, ``parsing``, ``effects``).
         """
         bgr = to_bgr8(frame)
-        return self.render(bgr, self.parse(bgr))
+        return self.render(bgr, self.parse(bgr, timings), timings)
 
     def _check_open(self) -> None:
         if self._closed:

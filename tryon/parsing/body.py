@@ -24,6 +24,19 @@ def _skin_likelihood(lab: np.ndarray, samples: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * d2 / 6.0).astype(np.float32)
 
 
+def _downscale(mask: RoiMask, scale: float, shape: tuple[int, int]) -> np.ndarray:
+    """A full-frame mask drawn at the downscaled size (float32, 0..1), resizing only its box."""
+    out = np.zeros(shape, np.float32)
+    if mask.box.empty:
+        return out
+    b = mask.box
+    sb = Box(int(b.x0 * scale), int(b.y0 * scale), int(np.ceil(b.x1 * scale)), int(np.ceil(b.y1 * scale))).clip(shape)
+    if sb.empty:
+        return out
+    out[sb.slices] = cv2.resize(mask.alpha, (sb.width, sb.height), interpolation=cv2.INTER_AREA) * (1.0 / 255.0)
+    return out
+
+
 def body_masks(frame: np.ndarray, faces: tuple[Face, ...], person: np.ndarray | None,
                work_size: int = 256) -> dict[str, RoiMask]:
     """Rough ``hair``, ``neck``, ``body_skin`` and ``clothes`` soft masks over the whole frame.
@@ -51,8 +64,7 @@ def body_masks(frame: np.ndarray, faces: tuple[Face, ...], person: np.ndarray | 
         fw = float(np.linalg.norm(pts[454] - pts[234]))
         fh = float(np.linalg.norm(pts[152] - pts[10]))
         if "face_skin" in face.masks:
-            m = face.masks["face_skin"].full((h, w))
-            m = cv2.resize(m, (sw, sh), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
+            m = _downscale(face.masks["face_skin"], scale, (sh, sw))
             skin_samples.append(lab[m > 0.8])
             face_area = np.maximum(face_area, m)
         hull = cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2)
@@ -80,8 +92,17 @@ def body_masks(frame: np.ndarray, faces: tuple[Face, ...], person: np.ndarray | 
     clothes = person_p * below * (1 - skin_like) * not_face * (1 - head)
     out = {}
     for name, prob in (("hair", hair), ("neck", neck_p), ("body_skin", body_skin), ("clothes", clothes)):
-        alpha = np.clip(prob * 255 + 0.5, 0, 255).astype(np.uint8)
-        if scale < 1:
-            alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
-        out[name] = RoiMask(Box(0, 0, w, h), alpha).tight(8)
+        small_mask = RoiMask(Box(0, 0, sw, sh), np.clip(prob * 255 + 0.5, 0, 255).astype(np.uint8)).tight(8)
+        out[name] = _upscale(small_mask, scale, (h, w))
     return out
+
+
+def _upscale(mask: RoiMask, scale: float, shape: tuple[int, int]) -> RoiMask:
+    """Maps a mask computed on the downscaled frame back to full resolution, resizing only its box."""
+    if scale >= 1 or mask.box.empty:
+        return mask
+    b = mask.box.grow(1).clip((round(shape[0] * scale), round(shape[1] * scale)))
+    full = Box(int(b.x0 / scale), int(b.y0 / scale), int(np.ceil(b.x1 / scale)), int(np.ceil(b.y1 / scale)))
+    full = full.clip(shape)
+    alpha = cv2.resize(mask.crop(b), (full.width, full.height), interpolation=cv2.INTER_LINEAR)
+    return RoiMask(full, alpha).tight(8)

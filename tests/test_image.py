@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tryon.errors import ImageReadError, ImageWriteError, InputError
+from tryon.image import read_image, to_bgr8, write_image
+
+DTYPES = [np.uint8, np.uint16, np.float32, np.float64, np.bool_]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dtype=st.sampled_from(DTYPES),
+    h=st.integers(16, 64),
+    w=st.integers(16, 64),
+    channels=st.sampled_from([None, 1, 3, 4]),
+    data=st.data(),
+)
+def test_any_supported_frame_becomes_contiguous_bgr8(dtype, h, w, channels, data):
+    shape = (h, w) if channels is None else (h, w, channels)
+    if dtype in (np.float32, np.float64):
+        elements = st.floats(0.0, 1.0, width=32)
+    elif dtype is np.bool_:
+        elements = st.booleans()
+    else:
+        elements = st.integers(0, int(np.iinfo(dtype).max))
+    frame = data.draw(hnp.arrays(dtype, shape, elements=elements))
+    out = to_bgr8(frame)
+    assert out.dtype == np.uint8
+    assert out.shape == (h, w, 3)
+    assert out.flags.c_contiguous
+
+
+def test_uint16_is_scaled_not_truncated():
+    frame = np.full((20, 20, 3), 65535, np.uint16)
+    assert to_bgr8(frame).min() == 255
+    assert to_bgr8(np.full((20, 20), 257 * 100, np.uint16)).max() == 100
+
+
+def test_bgr8_input_is_returned_as_is():
+    frame = np.zeros((20, 30, 3), np.uint8)
+    assert to_bgr8(frame) is frame
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        ([[1, 2], [3, 4]], "numpy array"),
+        (np.zeros((20, 20, 2), np.uint8), "shape"),
+        (np.zeros((20, 20, 3, 1), np.uint8), "shape"),
+        (np.zeros((8, 20, 3), np.uint8), "between 16 and"),
+        (np.zeros((20, 20, 3), np.int64), "dtype"),
+        (np.full((20, 20, 3), np.nan, np.float32), "NaN"),
+        (np.zeros((20, 20, 3), np.complex64), "dtype"),
+    ],
+)
+def test_bad_frames_are_refused_with_what_came(frame, message):
+    with pytest.raises(InputError, match=message):
+        to_bgr8(frame)
+
+
+def test_read_image_errors_name_the_file(tmp_path):
+    missing = tmp_path / "nope.jpg"
+    with pytest.raises(ImageReadError, match="nope.jpg: no such file"):
+        read_image(missing)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageReadError, match="empty"):
+        read_image(empty)
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg" * 10)
+    with pytest.raises(ImageReadError, match="not a readable image"):
+        read_image(corrupt)
+
+
+def test_write_image_round_trip_and_atomicity(tmp_path):
+    frame = np.random.default_rng(0).integers(0, 255, (32, 48, 3), dtype=np.uint8)
+    path = write_image(tmp_path / "x.png", frame)
+    assert np.array_equal(read_image(path), frame)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]  # no temporary file left behind
+    with pytest.raises(ImageWriteError, match="unsupported image type"):
+        write_image(tmp_path / "x.txt", frame)
+    with pytest.raises(ImageWriteError, match="does not exist"):
+        write_image(tmp_path / "missing" / "x.png", frame)

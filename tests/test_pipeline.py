@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import need_file
+from tryon.errors import InputError
+from tryon.image import read_image
+from tryon.parsing import CLASSES
+from tryon.parsing.classes import FACE_CLASSES, REGIONS
+from tryon.pipeline import Pipeline
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    with Pipeline(mode="image") as p:
+        yield p
+
+
+def test_group_photo_gives_several_faces_with_distinct_ids(shared_data, pipe):
+    frame = read_image(need_file(shared_data / "faces" / "deepface_selfie-many-people.jpg"))
+    parse = pipe.parse(frame)
+    assert len(parse.faces) >= 3
+    assert len({f.id for f in parse.faces}) == len(parse.faces)
+    for face in parse.faces:
+        assert set(FACE_CLASSES) | set(REGIONS) <= set(face.masks)
+
+
+def test_max_faces_is_respected(shared_data):
+    frame = read_image(need_file(shared_data / "faces" / "deepface_selfie-many-people.jpg"))
+    with Pipeline(mode="image", max_faces=2) as p:
+        assert len(p.parse(frame).faces) == 2
+
+
+def test_no_face_leaves_the_frame_unchanged():
+    frame = np.full((240, 320, 3), 128, np.uint8)
+    with Pipeline(look=None, mode="image") as p:
+        parse = p.parse(frame)
+        assert parse.faces == ()
+        out = p.process(frame)
+    assert out is not frame
+    assert np.array_equal(out, frame)
+
+
+def test_face_cut_by_the_frame_edge_is_flagged_and_parsed(shared_data, pipe):
+    frame = read_image(need_file(shared_data / "faces" / "liveportrait_source_s2.jpg"))
+    full = pipe.parse(frame).faces[0]
+    cx = int(full.points[:, 0].mean())
+    cut = np.ascontiguousarray(frame[:, : cx + 10])  # cut through the middle of the face
+    parse = pipe.parse(cut)
+    if parse.faces:  # MediaPipe may or may not find half a face; when it does, it must be flagged and valid
+        face = parse.faces[0]
+        assert face.cut_by_edge
+        labels = parse.labels()
+        assert labels.shape == cut.shape[:2]
+
+
+@pytest.mark.parametrize("convert", [
+    lambda f: f.astype(np.uint16) * 257,
+    lambda f: f.astype(np.float32) / 255.0,
+    lambda f: np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]),
+    lambda f: f[:, :, 1],
+])
+def test_other_dtypes_and_layouts_are_converted_at_the_edge(face_case, pipe, convert):
+    parse = pipe.parse(convert(face_case.frame))
+    assert len(parse.faces) == 1
+
+
+def test_labels_are_a_partition_with_face_classes(face_case):
+    labels = face_case.parse.labels()
+    assert labels.shape == face_case.frame.shape[:2]
+    present = {CLASSES[i] for i in np.unique(labels)}
+    assert {"face_skin", "nose", "upper_lip", "lower_lip", "left_eye", "right_eye"} <= present
+
+
+def test_closed_pipeline_refuses_work_and_close_is_idempotent(face_case):
+    p = Pipeline(mode="image")
+    p.close()
+    p.close()
+    with pytest.raises(InputError, match="closed"):
+        p.parse(face_case.frame)
+
+
+def test_render_checks_parse_matches_frame(face_case, pipe):
+    with pytest.raises(InputError, match="parse is for"):
+        pipe.render(face_case.frame[:100, :100], face_case.parse)
+
+
+def test_video_mode_keeps_face_ids_across_frames(shared_data):
+    import cv2
+
+    cap = cv2.VideoCapture(str(need_file(shared_data / "videos" / "driving_d0.mp4")))
+    ids = []
+    with Pipeline(mode="video") as p:
+        for _ in range(15):
+            ok, frame = cap.read()
+            assert ok
+            ids.append(tuple(f.id for f in p.parse(frame).faces))
+    cap.release()
+    assert set(ids) == {(0,)}
