@@ -32,12 +32,12 @@ def test_hex_forms(text):
 
 @pytest.mark.parametrize("bad", ["red", "#12345", "#GGGGGG", "", 12, None, [1, 2]])
 def test_bad_colours_say_what_is_expected(bad):
-    with pytest.raises(InputError, match="#"):
+    with pytest.raises(InputError, match=r"\#"):
         Color.parse(bad)
 
 
 def test_channel_range_is_checked():
-    with pytest.raises(InputError, match="0..255"):
+    with pytest.raises(InputError, match=r"0\.\.255"):
         Color(256, 0, 0)
 
 

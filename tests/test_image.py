@@ -65,7 +65,7 @@ def test_bad_frames_are_refused_with_what_came(frame, message):
 
 def test_read_image_errors_name_the_file(tmp_path):
     missing = tmp_path / "nope.jpg"
-    with pytest.raises(ImageReadError, match="nope.jpg: no such file"):
+    with pytest.raises(ImageReadError, match=r"nope\.jpg: no such file"):
         read_image(missing)
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
@@ -82,7 +82,7 @@ def test_write_image_round_trip_and_atomicity(tmp_path):
     path = write_image(tmp_path / "x.png", frame)
     assert np.array_equal(read_image(path), frame)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]  # no temporary file left behind
-    with pytest.raises(ImageWriteError, match="unsupported image type"):
+    with pytest.raises(ImageWriteError, match=r"unsupported image type"):
         write_image(tmp_path / "x.txt", frame)
     with pytest.raises(ImageWriteError, match="does not exist"):
         write_image(tmp_path / "missing" / "x.png", frame)

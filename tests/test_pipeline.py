@@ -55,12 +55,15 @@ def test_face_cut_by_the_frame_edge_is_flagged_and_parsed(shared_data, pipe):
         assert labels.shape == cut.shape[:2]
 
 
-@pytest.mark.parametrize("convert", [
-    lambda f: f.astype(np.uint16) * 257,
-    lambda f: f.astype(np.float32) / 255.0,
-    lambda f: np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]),
-    lambda f: f[:, :, 1],
-])
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda f: f.astype(np.uint16) * 257,
+        lambda f: f.astype(np.float32) / 255.0,
+        lambda f: np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]),
+        lambda f: f[:, :, 1],
+    ],
+)
 def test_other_dtypes_and_layouts_are_converted_at_the_edge(face_case, pipe, convert):
     parse = pipe.parse(convert(face_case.frame))
     assert len(parse.faces) == 1

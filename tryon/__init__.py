@@ -31,7 +31,22 @@ _EXPORTS = {
     "ImageReadError": "tryon.errors",
 }
 
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = [
+    "CLASSES",
+    "REGIONS",
+    "Color",
+    "Face",
+    "FrameParse",
+    "ImageReadError",
+    "InputError",
+    "Look",
+    "LookError",
+    "Pipeline",
+    "PipelineOptions",
+    "TryOnError",
+    "__version__",
+    "create_effect",
+]
 
 if TYPE_CHECKING:
     from tryon.color import Color

@@ -83,8 +83,13 @@ def _read_frames(source: Path, count: int, size: tuple[int, int] | None) -> tupl
     return frames, decode
 
 
-def run_bench(source: str | Path, look: str | None = "glam", frames: int = 300, size: tuple[int, int] | None = None,
-              progress: Callable[[int], None] | None = None) -> BenchResult:
+def run_bench(
+    source: str | Path,
+    look: str | None = "glam",
+    frames: int = 300,
+    size: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BenchResult:
     """Runs the pipeline on ``frames`` frames of a video and measures each stage.
 
     Frames are decoded (and resized to ``size``) up front so decoding is timed but does not disturb the

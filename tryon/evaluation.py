@@ -69,12 +69,13 @@ class Dataset:
 
         regions = []
         for name, reg in dict(need("regions", dict)).items():  # type: ignore[call-overload]
-            if not isinstance(reg, dict) or not isinstance(reg.get("gt"), list) or not isinstance(reg.get("pred"), list):
+            if not (isinstance(reg, dict) and isinstance(reg.get("gt"), list) and isinstance(reg.get("pred"), list)):
                 raise InputError(f"{spec_path}: regions.{name} must be {{'gt': [ints], 'pred': [class names]}}")
             unknown = [p for p in reg["pred"] if p not in CLASS_INDEX]
             if unknown:
-                raise InputError(f"{spec_path}: regions.{name}.pred has unknown classes {unknown}; "
-                                 f"allowed: {', '.join(CLASS_INDEX)}")
+                raise InputError(
+                    f"{spec_path}: regions.{name}.pred has unknown classes {unknown}; allowed: {', '.join(CLASS_INDEX)}"
+                )
             if not all(isinstance(g, int) and 0 <= g <= 255 for g in reg["gt"]):
                 raise InputError(f"{spec_path}: regions.{name}.gt must be label indices 0..255")
             regions.append(Region(name, tuple(reg["gt"]), tuple(CLASS_INDEX[p] for p in reg["pred"])))
@@ -167,8 +168,9 @@ def score_labels(pred: np.ndarray, gt: np.ndarray, dataset: Dataset, report: Eva
         score.fn += int(np.count_nonzero(g & ~p))
 
 
-def evaluate(root: str | Path, predict: Callable[[np.ndarray], np.ndarray],
-             progress: Callable[[str], None] | None = None) -> EvalReport:
+def evaluate(
+    root: str | Path, predict: Callable[[np.ndarray], np.ndarray], progress: Callable[[str], None] | None = None
+) -> EvalReport:
     """Scores ``predict`` (BGR frame -> label image of canonical class indices) on a dataset folder."""
     dataset = Dataset.load(root)
     report = EvalReport(dataset.name)

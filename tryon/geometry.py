@@ -86,8 +86,9 @@ class RoiMask:
             got = f"{a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
             raise ParseError(f"mask alpha must be a 2-D uint8 array, got {got}")
         if a.shape != (self.box.height, self.box.width):
-            raise ParseError(f"mask alpha must match its box {self.box.height}x{self.box.width}, "
-                             f"got {a.shape[0]}x{a.shape[1]}")
+            raise ParseError(
+                f"mask alpha must match its box {self.box.height}x{self.box.width}, got {a.shape[0]}x{a.shape[1]}"
+            )
 
     @classmethod
     def empty_at(cls, box: Box) -> RoiMask:

@@ -93,8 +93,9 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        raise ImageWriteError(f"{p}: unsupported image type {suffix or '(none)'!r}; use one of "
-                              f"{', '.join(sorted(IMAGE_SUFFIXES))}")
+        raise ImageWriteError(
+            f"{p}: unsupported image type {suffix or '(none)'!r}; use one of {', '.join(sorted(IMAGE_SUFFIXES))}"
+        )
     ok, encoded = cv2.imencode(suffix, image)
     if not ok:
         raise ImageWriteError(f"{p}: OpenCV could not encode the image as {suffix}")

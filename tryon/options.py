@@ -31,11 +31,11 @@ def option_range(lo: float, hi: float) -> dict[str, Any]:
 def _convert(value: Any, kind: Any, field_name: str) -> Any:
     origin = typing.get_origin(kind)
     if origin is typing.Union or (_UnionType is not None and origin is _UnionType):
-        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        members = [a for a in typing.get_args(kind) if a is not type(None)]
         if value is None:
             return None
         errors = []
-        for arg in args:
+        for arg in members:
             try:
                 return _convert(value, arg, field_name)
             except LookError as exc:

@@ -15,7 +15,6 @@ from tryon.errors import InputError
 from tryon.image import to_bgr8
 from tryon.looks import Look
 from tryon.parsing.frame_parse import FrameParse
-from tryon.parsing.landmarks import LandmarkParserOptions
 from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
 from tryon.perception import FaceTracker, Perception, PerceptionOptions
 
@@ -57,17 +56,23 @@ class Pipeline:
         ...     labels = pipe.parse(frame).labels()
     """
 
-    def __init__(self, look: LookRef = None, *, options: PipelineOptions | None = None,
-                 mode: Literal["image", "video"] | None = None, max_faces: int | None = None,
-                 overrides: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        look: LookRef = None,
+        *,
+        options: PipelineOptions | None = None,
+        mode: Literal["image", "video"] | None = None,
+        max_faces: int | None = None,
+        overrides: Sequence[str] = (),
+    ) -> None:
         o = options or PipelineOptions()
         if mode is not None or max_faces is not None:
-            o = PipelineOptions(mode or o.mode, max_faces if max_faces is not None else o.max_faces,
-                                o.person_mask, o.parser)
+            o = PipelineOptions(
+                mode or o.mode, max_faces if max_faces is not None else o.max_faces, o.person_mask, o.parser
+            )
         self.options = o
         self.look = self._resolve(look, overrides)
-        self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.max_faces,
-                                                        person_mask=o.person_mask))
+        self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.max_faces, person_mask=o.person_mask))
         self._tracker = FaceTracker()
         self._parser = LandmarkFrameParser(o.parser)
         self._closed = False
@@ -98,21 +103,26 @@ class Pipeline:
         t0 = time.perf_counter()
         perception = self._perception(bgr)
         t1 = time.perf_counter()
-        ids = (self._tracker.assign(perception.landmarks) if self.options.mode == "video"
-               else list(range(len(perception.landmarks))))
+        ids = (
+            self._tracker.assign(perception.landmarks)
+            if self.options.mode == "video"
+            else list(range(len(perception.landmarks)))
+        )
         parse = self._parser.parse(bgr, perception, ids)
         if timings is not None:
             timings["perception"] = (t1 - t0) * 1000.0
             timings["parsing"] = (time.perf_counter() - t1) * 1000.0
         return parse
 
-    def render(self, frame: np.ndarray, parse: FrameParse,
-               timings: MutableMapping[str, float] | None = None) -> np.ndarray:
+    def render(
+        self, frame: np.ndarray, parse: FrameParse, timings: MutableMapping[str, float] | None = None
+    ) -> np.ndarray:
         """Applies the look to a copy of ``frame`` given its parse (``timings`` receives ``effects`` ms)."""
         bgr = to_bgr8(frame)
         if parse.shape != bgr.shape[:2]:
-            raise InputError(f"parse is for a {parse.shape[1]}x{parse.shape[0]} frame, got "
-                             f"{bgr.shape[1]}x{bgr.shape[0]}")
+            raise InputError(
+                f"parse is for a {parse.shape[1]}x{parse.shape[0]} frame, got {bgr.shape[1]}x{bgr.shape[0]}"
+            )
         t0 = time.perf_counter()
         out = bgr.copy()
         if self.look is not None:

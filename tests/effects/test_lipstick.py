@@ -31,8 +31,9 @@ def test_gloss_is_brighter_than_matte_at_the_highlight(face_case):
     inside = lips.full(face_case.frame.shape[:2]) > 200
     L = {}
     for finish in ("matte", "gloss"):
-        out = create_effect("lipstick", {"color": "#9E1B32", "finish": finish}).apply(face_case.frame.copy(),
-                                                                                       face_case.parse)
+        out = create_effect("lipstick", {"color": "#9E1B32", "finish": finish}).apply(
+            face_case.frame.copy(), face_case.parse
+        )
         L[finish] = bgr_to_lab(out)[:, :, 0][inside]
     assert np.percentile(L["gloss"], 98) > np.percentile(L["matte"], 98) + 3
 
@@ -40,8 +41,9 @@ def test_gloss_is_brighter_than_matte_at_the_highlight(face_case):
 def test_matte_keeps_texture_but_less_shine(face_case):
     lips = face_case.parse.faces[0].mask("lips")
     inside = lips.full(face_case.frame.shape[:2]) > 200
-    out = create_effect("lipstick", {"color": "#9E1B32", "finish": "matte"}).apply(face_case.frame.copy(),
-                                                                                  face_case.parse)
+    out = create_effect("lipstick", {"color": "#9E1B32", "finish": "matte"}).apply(
+        face_case.frame.copy(), face_case.parse
+    )
     lum = bgr_to_lab(out)[:, :, 0][inside]
     assert lum.std() > 1.0  # texture kept, not flat paint
 
@@ -69,8 +71,9 @@ def test_bad_options_are_refused_with_the_field_and_allowed_values(options, mess
 def test_two_tone_upper_lower_uses_both_shades(face_case):
     face = face_case.parse.faces[0]
     shape = face_case.frame.shape[:2]
-    out = create_effect("lipstick", {"color": "#C0392B", "color2": "#2E86C1", "two_tone": "upper_lower",
-                                     "intensity": 1.0}).apply(face_case.frame.copy(), face_case.parse)
+    out = create_effect(
+        "lipstick", {"color": "#C0392B", "color2": "#2E86C1", "two_tone": "upper_lower", "intensity": 1.0}
+    ).apply(face_case.frame.copy(), face_case.parse)
     upper = face.mask("upper_lip").full(shape) > 220
     lower = face.mask("lower_lip").full(shape) > 220
     lab = bgr_to_lab(out)

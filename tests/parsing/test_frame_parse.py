@@ -35,12 +35,20 @@ def test_labels_paint_face_parts_over_skin_and_body():
     [
         (lambda: Face(0, np.zeros((468, 3), np.float32), Box(0, 0, 1, 1)), "478x3 float32"),
         (lambda: Face(0, np.full((478, 3), np.nan, np.float32), Box(0, 0, 1, 1)), "NaN"),
-        (lambda: FrameParse((100, 100), (Face(0, landmarks(), Box(0, 0, 1, 1), {"lipz": square(0, 0, 4)}),)),
-         "unknown mask 'lipz'"),
-        (lambda: FrameParse((100, 100), (Face(0, landmarks(), Box(0, 0, 1, 1), {"nose": square(90, 90, 20)}),)),
-         "outside the frame"),
-        (lambda: FrameParse((100, 100), (Face(1, landmarks(), Box(0, 0, 1, 1)), Face(1, landmarks(), Box(0, 0, 1, 1)))),
-         "unique"),
+        (
+            lambda: FrameParse((100, 100), (Face(0, landmarks(), Box(0, 0, 1, 1), {"lipz": square(0, 0, 4)}),)),
+            "unknown mask 'lipz'",
+        ),
+        (
+            lambda: FrameParse((100, 100), (Face(0, landmarks(), Box(0, 0, 1, 1), {"nose": square(90, 90, 20)}),)),
+            "outside the frame",
+        ),
+        (
+            lambda: FrameParse(
+                (100, 100), (Face(1, landmarks(), Box(0, 0, 1, 1)), Face(1, landmarks(), Box(0, 0, 1, 1)))
+            ),
+            "unique",
+        ),
         (lambda: FrameParse((0, 100)), "positive"),
         (lambda: FrameParse((100, 100), masks={"nose": square(0, 0, 4)}), "unknown mask 'nose'"),
     ],

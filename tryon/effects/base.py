@@ -142,8 +142,7 @@ class Patch:
 
         Pixels where the weight is zero are left byte-identical.
         """
-        weight = self.alpha * amount if np.isscalar(amount) else self.alpha * amount
-        mix(self.view, new_bgr, weight)
+        mix(self.view, new_bgr, self.alpha * amount)
 
 
 def mix(dst: np.ndarray, new: np.ndarray, weight: np.ndarray) -> None:
@@ -154,8 +153,14 @@ def mix(dst: np.ndarray, new: np.ndarray, weight: np.ndarray) -> None:
     np.copyto(dst, np.clip(out + 0.5, 0, 255).astype(np.uint8), where=w > 0)
 
 
-def lab_target_shift(lab: np.ndarray, ref: np.ndarray, target: Color | tuple[float, float, float],
-                     lightness: float = 0.7, texture: float = 1.0, chroma_texture: float = 0.3) -> np.ndarray:
+def lab_target_shift(
+    lab: np.ndarray,
+    ref: np.ndarray,
+    target: Color | tuple[float, float, float],
+    lightness: float = 0.7,
+    texture: float = 1.0,
+    chroma_texture: float = 0.3,
+) -> np.ndarray:
     """Moves a Lab patch toward ``target`` while keeping the skin's own texture.
 
     The mean colour ``ref`` is moved to the target; each pixel keeps its deviation from the mean (its texture,

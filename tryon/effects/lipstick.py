@@ -63,7 +63,7 @@ class LipstickOptions:
     intensity: float = field(default=0.8, metadata=option_range(0.0, 1.0))
     finish: Finish = Finish.SATIN
     gloss: float = field(default=0.6, metadata=option_range(0.0, 1.0))
-    color2: Optional[Color] = None  # noqa: UP007 - evaluated at run time on Python 3.9
+    color2: Optional[Color] = None
     two_tone: TwoTone = TwoTone.OMBRE
     ombre_width: float = field(default=0.5, metadata=option_range(0.05, 1.0))
 
@@ -104,7 +104,9 @@ class Lipstick(Effect):
             new = new + (255.0 - new) * (0.55 * sparkle)[:, :, None]
         patch.write(new, o.intensity)
 
-    def _highlight(self, lab: np.ndarray, ref: np.ndarray, patch: Patch, new: np.ndarray, strength: float) -> np.ndarray:
+    def _highlight(
+        self, lab: np.ndarray, ref: np.ndarray, patch: Patch, new: np.ndarray, strength: float
+    ) -> np.ndarray:
         """A specular highlight where the lips already catch the light (it moves with the scene's lighting)."""
         light = lab[:, :, 0]
         inside = patch.alpha > 0.5
@@ -118,7 +120,7 @@ class Lipstick(Effect):
             tint = np.array(self.options.color.bgr, np.float32)
             target = 255.0 * 0.55 + tint * 0.45
         else:
-            target = np.float32(255.0)
+            target = np.full(3, 255.0, np.float32)
         return new + (target - new) * (np.clip(strength * spec, 0.0, 0.9))[:, :, None]
 
     def _second_weight(self, face: Face, patch: Patch) -> np.ndarray:

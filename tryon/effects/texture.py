@@ -18,7 +18,8 @@ _TEX = 512
 @lru_cache(maxsize=8)
 def _sparkle_texture(density: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    tex = (rng.random((_TEX, _TEX)) > 1.0 - density).astype(np.float32) * rng.random((_TEX, _TEX)).astype(np.float32)
+    dots = (rng.random((_TEX, _TEX)) > 1.0 - density).astype(np.float32)
+    tex: np.ndarray = dots * rng.random((_TEX, _TEX)).astype(np.float32)
     tex = cv2.GaussianBlur(tex, (0, 0), 0.8)
     tex /= max(float(tex.max()), 1e-6)
     tex.setflags(write=False)

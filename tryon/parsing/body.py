@@ -37,8 +37,9 @@ def _downscale(mask: RoiMask, scale: float, shape: tuple[int, int]) -> np.ndarra
     return out
 
 
-def body_masks(frame: np.ndarray, faces: tuple[Face, ...], person: np.ndarray | None,
-               work_size: int = 256) -> dict[str, RoiMask]:
+def body_masks(
+    frame: np.ndarray, faces: tuple[Face, ...], person: np.ndarray | None, work_size: int = 256
+) -> dict[str, RoiMask]:
     """Rough ``hair``, ``neck``, ``body_skin`` and ``clothes`` soft masks over the whole frame.
 
     Works on a downscaled copy (``work_size`` on the long side) and returns full-frame :class:`RoiMask` values.
@@ -46,8 +47,11 @@ def body_masks(frame: np.ndarray, faces: tuple[Face, ...], person: np.ndarray | 
     """
     h, w = frame.shape[:2]
     scale = min(1.0, work_size / max(h, w))
-    small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) \
-        if scale < 1 else frame
+    small = (
+        cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else frame
+    )
     sh, sw = small.shape[:2]
     if person is not None:
         pers = cv2.resize(person, (sw, sh), interpolation=cv2.INTER_LINEAR)
@@ -78,7 +82,7 @@ def body_masks(frame: np.ndarray, faces: tuple[Face, ...], person: np.ndarray | 
         neck_box = Box(round(cx - 0.38 * fw), round(chin - 0.15 * fh), round(cx + 0.38 * fw), round(chin + 0.5 * fh))
         nb = neck_box.clip((sh, sw))
         neck[nb.slices] = 1.0
-        below[max(0, round(chin - 0.1 * fh)):, :] = 1.0
+        below[max(0, round(chin - 0.1 * fh)) :, :] = 1.0
     if skin_samples and sum(s.shape[0] for s in skin_samples) > 32:
         skin_like = _skin_likelihood(lab, np.concatenate(skin_samples))
     else:

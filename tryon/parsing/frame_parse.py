@@ -92,7 +92,7 @@ class FrameParse:
     person: RoiMask | None = None
 
     def __post_init__(self) -> None:
-        if (len(self.shape) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in self.shape)):
+        if len(self.shape) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in self.shape):
             raise ParseError(f"frame shape must be (height, width) of positive ints, got {self.shape!r}")
         object.__setattr__(self, "shape", (int(self.shape[0]), int(self.shape[1])))
         object.__setattr__(self, "faces", tuple(self.faces))

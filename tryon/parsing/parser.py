@@ -50,8 +50,9 @@ class LandmarkFrameParser:
         faces = []
         for face_id, lm in zip(ids, perception.landmarks):
             pts = lm[:, :2]
-            cut = bool((pts[:, 0] < 0).any() or (pts[:, 1] < 0).any() or (pts[:, 0] >= w).any()
-                       or (pts[:, 1] >= h).any())
+            cut = bool(
+                (pts[:, 0] < 0).any() or (pts[:, 1] < 0).any() or (pts[:, 0] >= w).any() or (pts[:, 1] >= h).any()
+            )
             box = Box.around(pts, shape=(h, w))
             if box.empty:
                 continue

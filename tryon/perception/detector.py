@@ -90,9 +90,7 @@ class Perception:
             min_detection_confidence=o.min_detection_confidence,
             min_tracking_confidence=o.min_tracking_confidence,
         )
-        self._segmenter = (
-            solutions.selfie_segmentation.SelfieSegmentation(model_selection=1) if o.person_mask else None
-        )
+        self._segmenter = solutions.selfie_segmentation.SelfieSegmentation(model_selection=1) if o.person_mask else None
         self._closed = False
 
     def __call__(self, frame_bgr: np.ndarray) -> PerceptionResult:
