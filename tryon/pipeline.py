@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal, Optional, Union
 
 import numpy as np
 
@@ -16,7 +17,8 @@ from tryon.image import to_bgr8
 from tryon.looks import Look
 from tryon.parsing.frame_parse import FrameParse
 from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
-from tryon.perception import FaceTracker, Perception, PerceptionOptions
+from tryon.perception import FaceTracker, Perception, PerceptionOptions, PerceptionResult
+from tryon.perception.smoothing import LandmarkSmoother, OneEuroOptions
 
 __all__ = ["Pipeline", "PipelineOptions"]
 
@@ -34,12 +36,14 @@ class PipelineOptions:
         max_faces: the most faces to find and make up per frame.
         person_mask: run selfie segmentation (the person mask and the rough body classes).
         parser: options of the landmark parser.
+        smoothing: One Euro filter settings for landmarks in video mode; None turns stabilisation off.
     """
 
     mode: Literal["image", "video"] = "video"
     max_faces: int = 4
     person_mask: bool = True
     parser: ParserOptions = field(default_factory=ParserOptions)
+    smoothing: Optional[OneEuroOptions] = field(default_factory=OneEuroOptions)
 
 
 class Pipeline:
@@ -67,13 +71,14 @@ class Pipeline:
     ) -> None:
         o = options or PipelineOptions()
         if mode is not None or max_faces is not None:
-            o = PipelineOptions(
-                mode or o.mode, max_faces if max_faces is not None else o.max_faces, o.person_mask, o.parser
+            o = dataclasses.replace(
+                o, mode=mode or o.mode, max_faces=max_faces if max_faces is not None else o.max_faces
             )
         self.options = o
         self.look = self._resolve(look, overrides)
         self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.max_faces, person_mask=o.person_mask))
         self._tracker = FaceTracker()
+        self._smoother = LandmarkSmoother(o.smoothing) if o.smoothing is not None and o.mode == "video" else None
         self._parser = LandmarkFrameParser(o.parser)
         self._closed = False
 
@@ -91,23 +96,31 @@ class Pipeline:
         """Switches the look (takes effect from the next frame)."""
         self.look = self._resolve(look, overrides)
 
-    def parse(self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None) -> FrameParse:
+    def parse(
+        self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None, timestamp: float | None = None
+    ) -> FrameParse:
         """Perceives and parses one frame (any supported dtype/layout; see :func:`tryon.image.to_bgr8`).
 
         Args:
             frame: the frame.
             timings: when given, receives the milliseconds spent in ``perception`` and ``parsing``.
+            timestamp: the frame's time in seconds (video mode; the monotonic clock when None). Files should
+                pass ``index / fps`` so stabilisation does not depend on processing speed.
         """
         self._check_open()
         bgr = to_bgr8(frame)
         t0 = time.perf_counter()
         perception = self._perception(bgr)
         t1 = time.perf_counter()
-        ids = (
-            self._tracker.assign(perception.landmarks)
-            if self.options.mode == "video"
-            else list(range(len(perception.landmarks)))
-        )
+        if self.options.mode == "video":
+            ids = self._tracker.assign(perception.landmarks)
+            if self._smoother is not None:
+                t = time.monotonic() if timestamp is None else timestamp
+                self._smoother.forget_except(set(ids))
+                steady = tuple(self._smoother(i, lm, t) for i, lm in zip(ids, perception.landmarks))
+                perception = PerceptionResult(steady, perception.person)
+        else:
+            ids = list(range(len(perception.landmarks)))
         parse = self._parser.parse(bgr, perception, ids)
         if timings is not None:
             timings["perception"] = (t1 - t0) * 1000.0
@@ -131,14 +144,16 @@ class Pipeline:
             timings["effects"] = (time.perf_counter() - t0) * 1000.0
         return out
 
-    def process(self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None) -> np.ndarray:
+    def process(
+        self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None, timestamp: float | None = None
+    ) -> np.ndarray:
         """Parses ``frame`` and returns a new BGR uint8 frame with the look applied.
 
         A frame without faces comes back unchanged (as a copy). ``timings``, when given, receives the
         milliseconds of each stage (``perception``, ``parsing``, ``effects``).
         """
         bgr = to_bgr8(frame)
-        return self.render(bgr, self.parse(bgr, timings), timings)
+        return self.render(bgr, self.parse(bgr, timings, timestamp), timings)
 
     def _check_open(self) -> None:
         if self._closed:

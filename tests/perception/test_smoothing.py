@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tryon.errors import InputError
+from tryon.perception.smoothing import LandmarkSmoother, OneEuroOptions
+
+FPS = 30.0
+
+
+def base_face() -> np.ndarray:
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(0, 200, (478, 3)).astype(np.float32)
+    pts[:, 0] += 400
+    pts[:, 1] += 200
+    return pts
+
+
+def test_still_face_jitter_is_cut_several_times():
+    rng = np.random.default_rng(0)
+    face = base_face()
+    smoother = LandmarkSmoother()
+    raw, smooth = [], []
+    for i in range(120):
+        noisy = face + rng.normal(0, 1.0, face.shape).astype(np.float32)
+        raw.append(noisy[:, :2])
+        smooth.append(smoother(0, noisy, i / FPS)[:, :2])
+    raw_std = np.std(np.array(raw[30:]), axis=0).mean()
+    smooth_std = np.std(np.array(smooth[30:]), axis=0).mean()
+    assert smooth_std < raw_std / 3
+
+
+def test_moving_face_lags_less_than_a_frame():
+    face = base_face()
+    smoother = LandmarkSmoother()
+    speed = 12.0  # pixels per frame: a head turning briskly
+    errors = []
+    for i in range(60):
+        moved = face.copy()
+        moved[:, 0] += speed * i
+        out = smoother(0, moved, i / FPS)
+        errors.append(float(np.mean(moved[:, 0] - out[:, 0])))
+    assert np.mean(errors[20:]) < speed  # behind by less than one frame's motion
+
+
+def test_faces_are_smoothed_independently_and_forgotten():
+    smoother = LandmarkSmoother()
+    a, b = base_face(), base_face() + 500
+    smoother(0, a, 0.0)
+    out = smoother(1, b, 0.0)
+    assert np.array_equal(out, b)
+    smoother.forget_except({1})
+    assert np.array_equal(smoother(0, a + 50, 0.1), a + 50)  # a new track starts unsmoothed
+
+
+@pytest.mark.parametrize("field", ["min_cutoff", "beta", "d_cutoff"])
+def test_options_must_be_positive(field):
+    with pytest.raises(InputError, match=field):
+        OneEuroOptions(**{field: 0})

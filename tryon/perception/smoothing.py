@@ -1,0 +1,89 @@
+"""Temporal stabilisation of landmarks: a One Euro filter per face, scaled to the face's size.
+
+The One Euro filter (Casiez et al., CHI 2012) is a low-pass filter whose cut-off rises with speed: a still face
+is smoothed hard (no jitter), a moving one barely (no lag). Speeds are measured in face widths per second, so the
+same settings hold at any resolution and distance from the camera.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tryon.errors import InputError
+
+__all__ = ["OneEuroOptions", "LandmarkSmoother"]
+
+
+@dataclass(frozen=True)
+class OneEuroOptions:
+    """Options of :class:`LandmarkSmoother`.
+
+    Attributes:
+        min_cutoff: cut-off frequency (Hz) of a still face; lower is steadier.
+        beta: how fast the cut-off rises with speed (per face width per second); higher lags less.
+        d_cutoff: cut-off frequency (Hz) of the speed estimate.
+    """
+
+    min_cutoff: float = 0.4
+    beta: float = 10.0
+    d_cutoff: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("min_cutoff", "beta", "d_cutoff"):
+            if not float(getattr(self, name)) > 0:
+                raise InputError(f"{name} must be positive, got {getattr(self, name)!r}")
+
+
+def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
+    tau = 1.0 / (2.0 * math.pi * cutoff)
+    return 1.0 / (1.0 + tau / dt)
+
+
+@dataclass
+class _State:
+    x: np.ndarray
+    dx: np.ndarray
+    t: float
+
+
+class LandmarkSmoother:
+    """Smooths each face's ``478x3`` landmarks over time, keyed by the face's stable id.
+
+    Example:
+        >>> smoother = LandmarkSmoother()
+        >>> steady = smoother(face_id=0, landmarks=pts, t=frame_index / fps)  # doctest: +SKIP
+    """
+
+    def __init__(self, options: OneEuroOptions | None = None) -> None:
+        self.options = options or OneEuroOptions()
+        self._states: dict[int, _State] = {}
+
+    def reset(self) -> None:
+        self._states.clear()
+
+    def forget_except(self, ids: set[int]) -> None:
+        """Drops the state of faces no longer present."""
+        for face_id in list(self._states):
+            if face_id not in ids:
+                del self._states[face_id]
+
+    def __call__(self, face_id: int, landmarks: np.ndarray, t: float) -> np.ndarray:
+        """Returns the smoothed landmarks of ``face_id`` at time ``t`` (seconds)."""
+        o = self.options
+        state = self._states.get(face_id)
+        if state is None or t <= state.t:
+            self._states[face_id] = _State(landmarks.copy(), np.zeros_like(landmarks), t)
+            return landmarks.copy()
+        dt = t - state.t
+        size = float(np.ptp(landmarks[:, 0])) or 1.0
+        dx = (landmarks - state.x) / (dt * size)  # face widths per second
+        a_d = _alpha(o.d_cutoff, dt)
+        dx_hat = state.dx + a_d * (dx - state.dx)
+        speed = np.linalg.norm(dx_hat[:, :2], axis=1, keepdims=True)
+        a = _alpha(o.min_cutoff + o.beta * speed, dt)
+        x_hat = (state.x + a * (landmarks - state.x)).astype(np.float32)
+        self._states[face_id] = _State(x_hat, dx_hat, t)
+        return x_hat
