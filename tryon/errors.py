@@ -17,6 +17,7 @@ __all__ = [
     "ModelError",
     "DependencyError",
     "SourceError",
+    "SinkError",
 ]
 
 
@@ -58,3 +59,7 @@ class DependencyError(TryOnError, ImportError):
 
 class SourceError(TryOnError, OSError):
     """A frame source (camera, video) could not be opened or failed while reading."""
+
+
+class SinkError(TryOnError, OSError):
+    """A frame sink (window, virtual camera, video file) could not be opened or failed while writing."""

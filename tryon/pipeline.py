@@ -34,7 +34,10 @@ class PipelineOptions:
     Attributes:
         mode: ``"video"`` for streams (landmark tracking, stable face ids); ``"image"`` for unrelated photos.
         max_faces: the most faces to find and make up per frame.
-        person_mask: run selfie segmentation (the person mask and the rough body classes).
+        person_mask: load selfie segmentation (the person mask and the body classes).
+        body: when to build the person mask and the body classes (hair, neck, body skin, clothes): ``"auto"``
+            when there is no look (parsing) or the look has an effect that needs them; ``"always"``; ``"never"``.
+        person_every: in video mode, run segmentation every N frames and reuse the last mask in between.
         parser: options of the landmark parser.
         smoothing: One Euro filter settings for landmarks in video mode; None turns stabilisation off.
     """
@@ -42,8 +45,25 @@ class PipelineOptions:
     mode: Literal["image", "video"] = "video"
     max_faces: int = 4
     person_mask: bool = True
+    body: Literal["auto", "always", "never"] = "auto"
+    person_every: int = 1
     parser: ParserOptions = field(default_factory=ParserOptions)
     smoothing: Optional[OneEuroOptions] = field(default_factory=OneEuroOptions)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("image", "video"):
+            raise InputError(f"mode must be 'image' or 'video', got {self.mode!r}")
+        if self.body not in ("auto", "always", "never"):
+            raise InputError(f"body must be 'auto', 'always' or 'never', got {self.body!r}")
+        if not isinstance(self.person_every, int) or self.person_every < 1:
+            raise InputError(f"person_every must be a whole number >= 1, got {self.person_every!r}")
+
+
+def _needs_body(look: Look) -> bool:
+    """Whether any effect of ``look`` (or of its per-face looks) reads the body classes or the person mask."""
+    if any(getattr(effect, "needs_body", False) for effect in look.effects):
+        return True
+    return any(_needs_body(sub) for sub in look.faces.values())
 
 
 class Pipeline:
@@ -80,6 +100,8 @@ class Pipeline:
         self._tracker = FaceTracker()
         self._smoother = LandmarkSmoother(o.smoothing) if o.smoothing is not None and o.mode == "video" else None
         self._parser = LandmarkFrameParser(o.parser)
+        self._frames = 0
+        self._last_person: np.ndarray | None = None
         self._closed = False
 
     @staticmethod
@@ -109,8 +131,19 @@ class Pipeline:
         """
         self._check_open()
         bgr = to_bgr8(frame)
+        body = self._wants_body()
         t0 = time.perf_counter()
-        perception = self._perception(bgr)
+        fresh_person = body and (
+            self.options.mode == "image"
+            or self._frames % self.options.person_every == 0
+            or self._last_person is None
+            or self._last_person.shape != bgr.shape[:2]
+        )
+        perception = self._perception(bgr, person=fresh_person)
+        if body and not fresh_person:
+            perception = PerceptionResult(perception.landmarks, self._last_person)
+        self._last_person = perception.person if body else None
+        self._frames += 1
         t1 = time.perf_counter()
         if self.options.mode == "video":
             ids = self._tracker.assign(perception.landmarks)
@@ -121,11 +154,19 @@ class Pipeline:
                 perception = PerceptionResult(steady, perception.person)
         else:
             ids = list(range(len(perception.landmarks)))
-        parse = self._parser.parse(bgr, perception, ids)
+        parse = self._parser.parse(bgr, perception, ids, body=body)
         if timings is not None:
             timings["perception"] = (t1 - t0) * 1000.0
             timings["parsing"] = (time.perf_counter() - t1) * 1000.0
         return parse
+
+    def _wants_body(self) -> bool:
+        o = self.options
+        if not o.person_mask or o.body == "never":
+            return False
+        if o.body == "always" or self.look is None:
+            return True
+        return _needs_body(self.look)
 
     def render(
         self, frame: np.ndarray, parse: FrameParse, timings: MutableMapping[str, float] | None = None

@@ -41,6 +41,9 @@ class Effect(ABC):
 
     name: ClassVar[str]
     Options: ClassVar[type]
+    #: True when the effect reads the body classes (hair, clothes, ...) or the person mask, which the pipeline
+    #: then computes; face-only effects leave it False so live looks skip segmentation.
+    needs_body: ClassVar[bool] = False
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()

@@ -43,8 +43,18 @@ class LandmarkFrameParser:
         self.options = options or ParserOptions()
         self._faces = LandmarkParser(self.options.face)
 
-    def parse(self, frame: np.ndarray, perception: PerceptionResult, ids: Sequence[int] | None = None) -> FrameParse:
-        """Parses one BGR uint8 frame given its perception; ``ids`` are the faces' stable ids (default 0..n-1)."""
+    def parse(
+        self, frame: np.ndarray, perception: PerceptionResult, ids: Sequence[int] | None = None, body: bool = True
+    ) -> FrameParse:
+        """Parses one BGR uint8 frame given its perception.
+
+        Args:
+            frame: the frame.
+            perception: its landmarks and person mask.
+            ids: the faces' stable ids (default 0..n-1).
+            body: also build the body classes (hair, neck, body skin, clothes); looks that only touch the face
+                skip them.
+        """
         h, w = frame.shape[:2]
         ids = list(ids) if ids is not None else list(range(len(perception.landmarks)))
         faces = []
@@ -63,5 +73,5 @@ class LandmarkFrameParser:
         if perception.person is not None:
             alpha = np.clip(perception.person * 255 + 0.5, 0, 255).astype(np.uint8)
             person = RoiMask(Box(0, 0, w, h), alpha)
-        body = body_masks(frame, tuple(faces), perception.person) if self.options.body else {}
-        return FrameParse((h, w), tuple(faces), body, person)
+        masks = body_masks(frame, tuple(faces), perception.person) if self.options.body and body else {}
+        return FrameParse((h, w), tuple(faces), masks, person)

@@ -93,13 +93,13 @@ class Perception:
         self._segmenter = solutions.selfie_segmentation.SelfieSegmentation(model_selection=1) if o.person_mask else None
         self._closed = False
 
-    def __call__(self, frame_bgr: np.ndarray) -> PerceptionResult:
-        """Perceives one BGR uint8 frame."""
+    def __call__(self, frame_bgr: np.ndarray, person: bool = True) -> PerceptionResult:
+        """Perceives one BGR uint8 frame; ``person=False`` skips segmentation for this frame."""
         if self._closed:
             raise InputError("this Perception is closed")
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False
-        return PerceptionResult(self.landmarks_rgb(rgb), self.person_rgb(rgb))
+        return PerceptionResult(self.landmarks_rgb(rgb), self.person_rgb(rgb) if person else None)
 
     def landmarks_rgb(self, rgb: np.ndarray) -> tuple[np.ndarray, ...]:
         """Face mesh alone on an RGB frame: one ``478x3`` pixel array per face."""

@@ -1,0 +1,88 @@
+"""Regenerates the before/after images in docs/ from the shared photos.
+
+    TRYON_TEST_DATA=../shared/data .venv/bin/python docs/make_before_after.py
+
+Each row is one photo: the original face, then the same face with each look. The photos are read from the shared
+test material by path (never copied into the repository); only the rendered crops are written here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tryon.image import read_image, write_image
+from tryon.pipeline import Pipeline
+
+# Across skin tones, ages, hair and lighting.
+PHOTOS = [
+    "faces/deepface_img12.jpg",
+    "faces/liveportrait_source_s42.jpg",
+    "faces/deepface_img24.jpg",
+    "people/idm_00035_00.jpg",
+    "people/ootd_model_4.png",
+    "people/ootd_model_7.png",
+    "faces/deepface_img38.jpg",
+    "faces/liveportrait_driving_d30.jpg",
+]
+LOOKS = ["natural", "evening", "bold_red", "smoky_eye", "glam"]
+TILE = 256
+
+
+def face_crop(frame: np.ndarray, points: np.ndarray) -> tuple[slice, slice]:
+    lo = points.min(axis=0)
+    hi = points.max(axis=0)
+    cx, cy = (lo + hi) / 2
+    half = 0.62 * max(hi - lo)
+    y0, y1 = int(max(0, cy - half)), int(min(frame.shape[0], cy + half))
+    x0, x1 = int(max(0, cx - half)), int(min(frame.shape[1], cx + half))
+    return slice(y0, y1), slice(x0, x1)
+
+
+def label(tile: np.ndarray, text: str) -> np.ndarray:
+    out = tile.copy()
+    cv2.rectangle(out, (0, 0), (TILE, 18), (0, 0, 0), -1)
+    cv2.putText(out, text, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("TRYON_TEST_DATA", "../shared/data"))
+    parser.add_argument("--out", default=str(Path(__file__).parent / "images"))
+    args = parser.parse_args()
+    data, out = Path(args.data), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    pipes = {name: Pipeline(look=name, mode="image", max_faces=1) for name in LOOKS}
+    try:
+        for rel in PHOTOS:
+            frame = read_image(data / rel)
+            parse = pipes[LOOKS[0]].parse(frame)
+            if not parse.faces:
+                print(f"no face in {rel}; skipped", file=sys.stderr)
+                continue
+            ys, xs = face_crop(frame, parse.faces[0].points)
+            tiles = [label(cv2.resize(frame[ys, xs], (TILE, TILE), interpolation=cv2.INTER_AREA), "before")]
+            for name, pipe in pipes.items():
+                rendered = pipe.render(frame, parse)
+                tiles.append(label(cv2.resize(rendered[ys, xs], (TILE, TILE), interpolation=cv2.INTER_AREA), name))
+            row = np.hstack(tiles)
+            write_image(out / f"before_after_{Path(rel).stem}.jpg", row)
+            rows.append(row)
+    finally:
+        for pipe in pipes.values():
+            pipe.close()
+    if rows:
+        write_image(out / "before_after.jpg", np.vstack(rows))
+    print(f"wrote {len(rows)} rows to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
