@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import need_file
+from tryon.errors import SourceError
+from tryon.live import LiveLoop
+from tryon.looks import Look
+from tryon.pipeline import Pipeline
+from tryon.sinks.base import Sink
+from tryon.sinks.simple import NullSink
+from tryon.sinks.video import VideoFileSink
+from tryon.sources import open_source, source_kind
+from tryon.sources.base import Frame, Source
+from tryon.sources.grabber import LatestFrameGrabber
+
+LIPSTICK = {"effects": {"lipstick": {"color": "#9E1B32", "intensity": 1.0}}}
+
+
+class FailingSource(Source):
+    """Delivers ``good`` frames of a real video, then fails like an unplugged camera."""
+
+    kind = "failing"
+
+    def __init__(self, inner: Source, good: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.good = good
+
+    @property
+    def fps(self) -> float:
+        return self.inner.fps
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.inner.size
+
+    def read(self) -> Frame | None:
+        frame = self.inner.read()
+        if frame is None or frame.index >= self.good:
+            raise SourceError("camera 0 stopped delivering frames (unplugged?)")
+        return frame
+
+    def _release(self) -> None:
+        self.inner.close()
+
+
+class SlowSink(Sink):
+    kind = "slow"
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def write(self, frame: np.ndarray) -> None:
+        time.sleep(self.delay)
+        self.frames += 1
+
+
+def count_frames(path) -> int:
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
+def test_video_to_recording_sink_writes_every_processed_frame(shared_data, tmp_path):
+    src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
+    out = tmp_path / "out.mp4"
+    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
+        stats = LiveLoop(pipe, src, [VideoFileSink(out, fps=src.fps)]).run(max_frames=20)
+    assert stats.frames == 20
+    assert stats.stopped_by == "frame limit"
+    assert src.closed
+    assert count_frames(out) == 20
+    cap = cv2.VideoCapture(str(out))
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (512, 512)
+
+
+def test_end_of_input_stops_the_loop(shared_data):
+    src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
+    with Pipeline(mode="video") as pipe:
+        stats = LiveLoop(pipe, src, [NullSink()]).run()
+    assert stats.stopped_by == "end of input"
+    assert stats.frames == 78
+
+
+def test_source_failing_mid_stream_shuts_down_cleanly_and_output_stays_playable(shared_data, tmp_path):
+    inner = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
+    src = FailingSource(inner, good=12)
+    out = tmp_path / "cut.mp4"
+    sink = VideoFileSink(out, fps=25)
+    loop = LiveLoop(Pipeline(look=Look.from_dict(LIPSTICK), mode="video"), src, [sink])
+    with pytest.raises(SourceError, match="unplugged"):
+        loop.run()
+    loop.pipeline.close()
+    assert loop.stats.stopped_by == "source failed"
+    assert src.closed and inner.closed and sink.closed
+    assert count_frames(out) == 12
+
+
+def test_realtime_loop_drops_stale_frames_instead_of_queueing(shared_data):
+    # Given a file played at its own pace (25 fps) and a sink far slower than that
+    src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
+    with Pipeline(mode="video") as pipe:
+        stats = LiveLoop(pipe, src, [SlowSink(0.12)], realtime=True).run()
+    # Then frames were dropped (the loop always took the newest) and nothing piled up
+    assert stats.dropped > 20
+    assert stats.frames + stats.dropped <= 78
+
+
+def test_grabber_holds_at_most_one_frame_however_slow_the_consumer():
+    class Counter(Source):
+        kind = "counter"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.i = 0
+
+        @property
+        def fps(self) -> float:
+            return 0.0
+
+        @property
+        def size(self) -> tuple[int, int]:
+            return (64, 48)
+
+        def read(self) -> Frame | None:
+            self.i += 1
+            if self.i > 5000:
+                return None
+            return Frame(np.full((48, 64, 3), self.i % 255, np.uint8), self.i, float(self.i))
+
+    src = Counter()
+    with LatestFrameGrabber(src) as grab:
+        taken = []
+        while (frame := grab.get()) is not None:
+            taken.append(frame.index)
+            time.sleep(0.002)
+    assert grab.captured == 5000
+    assert grab.dropped == grab.captured - len(taken)  # every frame was either taken or replaced: one slot only
+    assert taken == sorted(taken)
+    assert taken[-1] == 5000  # the newest frame is always delivered
+
+
+def test_stop_from_another_thread(shared_data):
+    src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"), loop=True)
+    with Pipeline(mode="video") as pipe:
+        loop = LiveLoop(pipe, src, [NullSink()])
+        timer = threading.Timer(1.0, loop.stop)
+        timer.start()
+        stats = loop.run()
+    assert stats.stopped_by == "stopped"
+    assert src.closed
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [(0, "webcam"), ("2", "webcam"), ("/dev/video4", "webcam"), ("a.mp4", "video"), ("a.JPG", "photo")],
+)
+def test_source_kind_is_guessed_from_the_spec(spec, kind):
+    assert source_kind(spec) == kind
+
+
+def test_unknown_source_kind_lists_the_valid_ones():
+    with pytest.raises(SourceError, match="valid kinds: auto, webcam, video, photo, folder"):
+        open_source("x", kind="ftp")
+
+
+def test_missing_camera_says_what_to_do_instead():
+    with pytest.raises(SourceError, match=r"--source clip\.mp4"):
+        open_source(57)

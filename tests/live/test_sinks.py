@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from typing import ClassVar
+
+import numpy as np
+import pytest
+import pyvirtualcam
+from pyvirtualcam.util import decode_fourcc
+
+from tryon.errors import SinkError
+from tryon.sinks import open_sink
+from tryon.sinks.simple import FolderSink
+from tryon.sinks.virtualcam import VirtualCameraSink, install_hint
+
+
+class RecordingBackend:
+    """A pyvirtualcam backend that records what it is sent (registered through pyvirtualcam itself)."""
+
+    instances: ClassVar[list[RecordingBackend]] = []
+
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw) -> None:
+        self.width, self.height, self.fps = width, height, fps
+        self.fourcc = decode_fourcc(fourcc)
+        self.frames: list[np.ndarray] = []
+        self.times: list[float] = []
+        self.closed = 0
+        RecordingBackend.instances.append(self)
+
+    def send(self, frame: np.ndarray) -> None:
+        self.frames.append(frame.copy())
+        self.times.append(time.perf_counter())
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def device(self) -> str:
+        return "test-cam"
+
+    def native_fourcc(self) -> int | None:
+        return None
+
+
+class FailingBackend(RecordingBackend):
+    def __init__(self, **kw) -> None:
+        raise RuntimeError("device not found")
+
+
+@pytest.fixture(autouse=True)
+def backends():
+    pyvirtualcam.register_backend("tryon-test", RecordingBackend)
+    pyvirtualcam.register_backend("tryon-missing", FailingBackend)
+    RecordingBackend.instances.clear()
+    yield
+    pyvirtualcam.camera.BACKENDS.pop("tryon-test", None)
+    pyvirtualcam.camera.BACKENDS.pop("tryon-missing", None)
+
+
+def test_virtual_camera_gets_bgr_frames_of_the_right_size_at_a_steady_rate():
+    sink = VirtualCameraSink((320, 240), fps=30, backend="tryon-test")
+    backend = RecordingBackend.instances[-1]
+    assert (backend.width, backend.height, backend.fourcc) == (320, 240, "24BG")  # BGR
+    frame = np.zeros((240, 320, 3), np.uint8)
+    frame[:, :, 2] = 200
+    # Processing hiccups: only 3 frames in 1 s; the camera must still get ~30 frames, repeating the last one
+    for _ in range(3):
+        sink.write(frame)
+        time.sleep(0.33)
+    sink.close()
+    sink.close()
+    assert backend.closed == 1
+    sent = np.array(backend.frames)
+    assert 24 <= len(sent) <= 36
+    assert sink.repeated >= len(sent) - 4
+    assert sent.shape[1:] == (240 * 320 * 3,)
+    assert np.all(sent[-1].reshape(240, 320, 3)[:, :, 2] == 200)
+    gaps = np.diff(backend.times)
+    assert np.median(gaps) == pytest.approx(1 / 30, rel=0.25)
+
+
+def test_frames_of_another_size_are_resized_for_the_camera():
+    sink = VirtualCameraSink((160, 120), fps=60, backend="tryon-test")
+    sink.write(np.full((480, 640, 3), 77, np.uint8))
+    time.sleep(0.1)
+    sink.close()
+    last = RecordingBackend.instances[-1].frames[-1]
+    assert last.size == 160 * 120 * 3 and int(last[0]) == 77
+
+
+def test_no_virtual_camera_explains_what_to_install():
+    with pytest.raises(SinkError, match=r"no virtual camera available.*(v4l2loopback|OBS)"):
+        VirtualCameraSink((320, 240), backend="tryon-missing")
+
+
+@pytest.mark.parametrize(("platform", "words"), [("linux", "exclusive_caps=1"), ("darwin", "OBS"), ("win32", "OBS")])
+def test_install_hint_per_os(platform, words):
+    assert words in install_hint(platform)
+
+
+def test_unknown_backend_lists_valid_ones():
+    with pytest.raises(SinkError, match="valid backends: auto,"):
+        VirtualCameraSink((320, 240), backend="nope")
+
+
+def test_unknown_sink_kind_lists_valid_ones():
+    with pytest.raises(SinkError, match="valid kinds: window, virtualcam, video, folder, null"):
+        open_sink("printer")
+
+
+def test_folder_sink_writes_numbered_photos(tmp_path):
+    with FolderSink(tmp_path / "shots") as sink:
+        for i in range(3):
+            sink.write(np.full((20, 30, 3), i, np.uint8))
+    assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == [
+        "frame_000000.png",
+        "frame_000001.png",
+        "frame_000002.png",
+    ]
+
+
+@pytest.fixture
+def xvfb(monkeypatch):
+    """A private X display (Xvfb), so the window sink runs on a headless machine."""
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("Xvfb is needed for the window test: apt-get install xvfb")
+        pytest.skip("Xvfb not installed (apt-get install xvfb)")
+    display = f":{90 + os.getpid() % 500}"
+    proc = subprocess.Popen(
+        [exe, display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.8)
+    monkeypatch.setenv("DISPLAY", display)
+    yield display
+    proc.terminate()
+    proc.wait(timeout=5)
+
+
+@pytest.mark.display
+def test_window_sink_shows_the_processed_frame_on_screen(xvfb):
+    from PIL import ImageGrab
+
+    from tryon.sinks.window import WindowSink
+
+    frame = np.zeros((200, 300, 3), np.uint8)
+    frame[:, :150] = (0, 0, 255)  # red left half, blue right half (BGR)
+    frame[:, 150:] = (255, 0, 0)
+    sink = WindowSink("tryon-test", size=(300, 200))
+    for _ in range(10):
+        sink.write(frame)
+        time.sleep(0.02)
+    assert sink.is_open
+    shot = np.array(ImageGrab.grab(xdisplay=xvfb))  # RGB
+    red = np.all(shot == (255, 0, 0), axis=2).sum()
+    blue = np.all(shot == (0, 0, 255), axis=2).sum()
+    sink.close()
+    # Both halves are on screen, in the same proportions as the frame (the window may scale it)
+    assert red > 0.3 * 150 * 200 and blue > 0.3 * 150 * 200
+    assert abs(red - blue) < 0.15 * max(red, blue)
