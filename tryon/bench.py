@@ -57,7 +57,9 @@ class BenchResult:
         }
 
 
-def _read_frames(source: Path, count: int, size: tuple[int, int] | None) -> tuple[list[np.ndarray], list[float]]:
+def _read_frames(
+    source: Path, count: int, size: tuple[int, int] | None, loop: bool = True
+) -> tuple[list[np.ndarray], list[float]]:
     cap = cv2.VideoCapture(str(source))
     if not cap.isOpened():
         raise ImageReadError(f"{source}: cannot open as a video")
@@ -70,6 +72,8 @@ def _read_frames(source: Path, count: int, size: tuple[int, int] | None) -> tupl
             if not ok:
                 if not frames:
                     raise ImageReadError(f"{source}: no frame could be decoded")
+                if not loop:
+                    break
                 cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # loop the clip
                 ok, frame = cap.read()
                 if not ok:
@@ -166,3 +170,84 @@ def effects_cost(frame: np.ndarray, look: str = "glam", repeats: int = 50) -> di
             times.append((time.perf_counter() - t0) * 1000.0)
         out["all"] = float(np.median(times))
     return out
+
+
+@dataclass
+class StabilityResult:
+    """Landmark jitter on the stillest stretch of a video and lag on its fastest, with and without smoothing."""
+
+    still_frames: tuple[int, int]
+    jitter_raw_px: float
+    jitter_px: float
+    moving_frames: tuple[int, int]
+    lag_frames: float
+    speed_px_per_frame: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "still_frames": list(self.still_frames),
+            "jitter_raw_px": round(self.jitter_raw_px, 3),
+            "jitter_px": round(self.jitter_px, 3),
+            "moving_frames": list(self.moving_frames),
+            "lag_frames": round(self.lag_frames, 3),
+            "speed_px_per_frame": round(self.speed_px_per_frame, 2),
+        }
+
+
+#: Landmarks on rigid parts of the face (nose, eye corners, forehead, cheeks): speech does not move them.
+RIGID_LANDMARKS = (1, 4, 5, 6, 168, 197, 195, 33, 133, 263, 362, 10, 109, 338, 234, 454)
+
+
+def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None = None) -> StabilityResult:
+    """Measures landmark jitter and lag of the default stabilisation on a real video (one face).
+
+    Jitter: on the ``window``-frame stretch where the raw face moves least, the standard deviation of each rigid
+    landmark's position (:data:`RIGID_LANDMARKS`) around its own linear trend (so slow drift is not counted),
+    averaged over those landmarks.
+    Lag: on the stretch where the face moves most, how far the smoothed landmarks trail the raw ones, in frames of
+    that motion (mean distance smoothed-to-raw over mean raw per-frame displacement).
+    """
+    from tryon.perception import Perception, PerceptionOptions
+    from tryon.perception.smoothing import LandmarkSmoother
+
+    clip, _ = _read_frames(Path(source), 5000, size, loop=False)
+    raw = []
+    with Perception(PerceptionOptions(mode="video", max_faces=1, person_mask=False)) as perception:
+        for frame in clip:
+            found = perception(frame, person=False).landmarks
+            if not found:
+                raise InputError(f"{source}: a frame without a face; stability needs a face in every frame")
+            raw.append(found[0][:, :2])
+    rigid = list(RIGID_LANDMARKS)
+    if len(raw) < 2 * window:
+        raise InputError(f"{source}: too short for a {window}-frame stretch")
+    fps = 30.0
+    smoother = LandmarkSmoother()
+    smooth = np.array([smoother(0, np.pad(r, ((0, 0), (0, 1))), i / fps)[:, :2] for i, r in enumerate(raw)])
+    raw_a = np.array(raw)
+    motion = np.linalg.norm(np.diff(raw_a[:, rigid], axis=0), axis=2).mean(axis=1)
+    sums = np.convolve(motion, np.ones(window), "valid")
+    still = int(np.argmin(sums))
+    moving = int(np.argmax(sums))
+
+    def detrended_std(track: np.ndarray) -> float:
+        t = np.arange(track.shape[0], dtype=np.float64)
+        a = np.vstack([t, np.ones_like(t)]).T
+        flat = track.reshape(track.shape[0], -1)
+        coef, *_ = np.linalg.lstsq(a, flat, rcond=None)
+        resid = flat - a @ coef
+        return float(np.sqrt((resid.reshape(track.shape) ** 2).sum(axis=2).mean(axis=0)).mean())
+
+    raw_a, smooth = raw_a[:, rigid], smooth[:, rigid]
+    s0, s1 = still, still + window + 1
+    m0, m1 = moving, moving + window + 1
+    speed = float(motion[m0 : m1 - 1].mean())
+    trail = float(np.linalg.norm(smooth[m0:m1] - raw_a[m0:m1], axis=2).mean())
+    return StabilityResult(
+        still_frames=(s0, s1),
+        jitter_raw_px=detrended_std(raw_a[s0:s1]),
+        jitter_px=detrended_std(smooth[s0:s1]),
+        moving_frames=(m0, m1),
+        lag_frames=trail / speed if speed > 0 else 0.0,
+        speed_px_per_frame=speed,
+    )
