@@ -1,0 +1,164 @@
+"""``tryon apply INPUT -o OUTPUT``: a look on a photo, a folder of photos, or a video."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from tryon.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    StopOnInterrupt,
+    add_look_options,
+    error,
+    exit_code,
+    input_kind,
+    load_look,
+    positive_int,
+    progress,
+    suffixes,
+)
+from tryon.errors import ImageWriteError, InputError, TryOnError
+from tryon.image import IMAGE_SUFFIXES, read_image, write_image
+from tryon.looks import Look
+from tryon.pipeline import Pipeline
+from tryon.video import WRITE_SUFFIXES, VideoReader, VideoWriter
+
+__all__ = ["register", "run"]
+
+log = logging.getLogger(__name__)
+
+HELP = "apply a look to a photo, a folder of photos or a video"
+DESCRIPTION = """\
+Apply a look to INPUT and write the result to OUTPUT:
+  a photo           -> OUTPUT is a photo path (.jpg, .png, ...)
+  a folder          -> OUTPUT is a folder (created); each photo keeps its name
+  a video           -> OUTPUT is an .mp4 (H.264, audio dropped); Ctrl+C keeps what was written
+
+Photos are written atomically (never half-written). A photo without a face is an error."""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "apply",
+        parents=[common],
+        help=HELP,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT", help="a photo, a folder of photos, or a video")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT", help="where to write")
+    add_look_options(parser)
+    parser.add_argument("--max-frames", type=positive_int, metavar="N", help="video: stop after N frames")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    kind = input_kind(args.input)
+    if kind == "folder":
+        _check_folder_output(args.input, args.output)
+    else:
+        _check_output(args.output, IMAGE_SUFFIXES if kind == "photo" else frozenset(WRITE_SUFFIXES), kind)
+        if args.output.resolve() == args.input.resolve() and kind == "video":
+            raise InputError(f"{args.output}: OUTPUT must differ from INPUT")
+    look = load_look(args)
+    if kind == "photo":
+        return _photo(args, look)
+    if kind == "folder":
+        return _folder(args, look)
+    return _video(args, look)
+
+
+def _check_output(output: Path, allowed: frozenset[str], kind: str) -> None:
+    if output.suffix.lower() not in allowed:
+        raise InputError(f"{output}: OUTPUT for a {kind} must end in one of {suffixes(allowed)}")
+    if not output.parent.is_dir():
+        raise ImageWriteError(f"{output}: the folder {output.parent} does not exist")
+    if output.is_dir():
+        raise ImageWriteError(f"{output}: is a folder")
+
+
+def _check_folder_output(input_dir: Path, output: Path) -> None:
+    if output.exists() and not output.is_dir():
+        raise ImageWriteError(f"{output}: OUTPUT for a folder must be a folder, and this is a file")
+    if output.resolve() == input_dir.resolve():
+        raise InputError(f"{output}: OUTPUT must be another folder than INPUT (photos keep their names)")
+
+
+def _one_photo(pipe: Pipeline, source: Path, target: Path) -> None:
+    """Reads, makes up and writes one photo; a photo without a face is an error and nothing is written."""
+    frame = read_image(source)
+    parse = pipe.parse(frame)
+    if not parse.faces:
+        raise InputError(f"{source}: no face found; nothing written")
+    write_image(target, pipe.render(frame, parse))
+    log.info("%s -> %s (%d face%s)", source, target, len(parse.faces), "" if len(parse.faces) == 1 else "s")
+
+
+def _photo(args: argparse.Namespace, look: Look) -> int:
+    with Pipeline(look, mode="image", max_faces=args.max_faces) as pipe:
+        _one_photo(pipe, args.input, args.output)
+    return EXIT_OK
+
+
+def _folder(args: argparse.Namespace, look: Look) -> int:
+    photos = sorted(p for p in args.input.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not photos:
+        raise InputError(f"{args.input}: no photos in this folder ({suffixes(IMAGE_SUFFIXES)})")
+    args.output.mkdir(parents=True, exist_ok=True)
+    done = failed = 0
+    pipe = Pipeline(look, mode="image", max_faces=args.max_faces)
+    with pipe, progress(total=len(photos), unit="photo") as bar:
+        for photo in photos:
+            try:
+                _one_photo(pipe, photo, args.output / photo.name)
+                done += 1
+            except TryOnError as exc:
+                failed += 1
+                bar.clear()
+                error(exc)
+            bar.update()
+    if failed:
+        error(f"{failed} of {len(photos)} photos failed; {done} written to {args.output}")
+    return exit_code(done, failed)
+
+
+def _video(args: argparse.Namespace, look: Look) -> int:
+    with VideoReader(args.input) as reader:
+        total = min(filter(None, (reader.frame_count, args.max_frames)), default=None)
+        writer = VideoWriter(args.output, fps=reader.fps)
+        try:
+            faces_seen, interrupted = _frames(args, look, reader, writer, total)
+        except KeyboardInterrupt:
+            writer.close()  # a second Ctrl+C: keep what was written
+            raise
+        except BaseException:
+            writer.abort()  # a failure: leave no half-written file
+            raise
+        writer.close()
+    if not faces_seen:
+        log.warning("%s: no face found in any frame; the video was copied unchanged", args.input)
+    if interrupted:
+        print(f"tryon: interrupted: wrote {writer.frames} frames to {args.output}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    log.info("%s -> %s (%d frames)", args.input, args.output, writer.frames)
+    return EXIT_OK
+
+
+def _frames(
+    args: argparse.Namespace, look: Look, reader: VideoReader, writer: VideoWriter, total: int | None
+) -> tuple[int, bool]:
+    """Makes up frames until the end, ``--max-frames`` or Ctrl+C; returns (frames with a face, interrupted)."""
+    faces_seen = 0
+    with Pipeline(look, mode="video", max_faces=args.max_faces) as pipe, StopOnInterrupt() as stop:
+        with progress(total=total, unit="frame") as bar:
+            for frame in reader:
+                if stop.requested or writer.frames == args.max_frames:
+                    break
+                parse = pipe.parse(frame)
+                faces_seen += bool(parse.faces)
+                writer.write(pipe.render(frame, parse))
+                bar.update()
+        return faces_seen, stop.requested

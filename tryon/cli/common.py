@@ -1,0 +1,213 @@
+"""What the commands share: exit codes, error lines, input kinds, progress bars, look options, Ctrl+C handling."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+
+from tqdm import tqdm
+
+from tryon.errors import ImageReadError, InputError
+from tryon.image import IMAGE_SUFFIXES
+from tryon.looks import Look
+from tryon.video import VIDEO_SUFFIXES
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "StopOnInterrupt",
+    "add_look_options",
+    "error",
+    "exit_code",
+    "input_kind",
+    "load_look",
+    "logging_to_stderr",
+    "native_stderr_silenced",
+    "progress",
+    "suffixes",
+    "table",
+]
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1  # some items of a batch failed
+EXIT_ERROR = 2  # a user error: bad input, bad look, bad arguments
+EXIT_INTERRUPTED = 130  # Ctrl+C, after finishing what was written
+
+InputKind = Literal["photo", "video", "folder"]
+
+
+def error(message: object) -> None:
+    """Prints one ``tryon: error: ...`` line on stderr."""
+    print(f"tryon: error: {message}", file=sys.stderr)
+
+
+def exit_code(done: int, failed: int) -> int:
+    """The exit code of a batch: 0 when nothing failed, 1 when some items failed, 2 when all did."""
+    if not failed:
+        return EXIT_OK
+    return EXIT_PARTIAL if done else EXIT_ERROR
+
+
+def table(rows: Sequence[Sequence[str]], right: Collection[int] = ()) -> str:
+    """Rows as aligned text columns (the first row is the header, underlined); columns in ``right`` align right."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in (rows[0], ["-" * w for w in widths], *rows[1:]):
+        cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def suffixes(kinds: frozenset[str]) -> str:
+    return ", ".join(sorted(kinds))
+
+
+def input_kind(path: Path) -> InputKind:
+    """Whether ``path`` is a photo, a video or a folder of photos.
+
+    Raises:
+        ImageReadError: when it does not exist.
+        InputError: for a file type that is neither a photo nor a video.
+    """
+    if path.is_dir():
+        return "folder"
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "photo"
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    raise InputError(
+        f"{path}: unsupported input type {suffix or '(none)'!r}; photos: {suffixes(IMAGE_SUFFIXES)}; "
+        f"videos: {suffixes(VIDEO_SUFFIXES)}; or a folder of photos"
+    )
+
+
+def add_look_options(parser: argparse.ArgumentParser, default: str | None = "natural") -> None:
+    """Adds ``--look``, ``--set`` and ``--max-faces``."""
+    parser.add_argument(
+        "--look", default=default, metavar="NAME|FILE", help=f"a built-in look or a look file (default: {default})"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a look option, e.g. lipstick.color=#9E1B32, lipstick.sku=TRY-LIP-003, blush=off, "
+        "faces.1.lipstick.color=#C0392B (repeatable)",
+    )
+    parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def load_look(args: argparse.Namespace) -> Look:
+    """The look that ``--look`` and ``--set`` describe (validated before any input is processed)."""
+    return Look.load(args.look, overrides=args.overrides)
+
+
+def progress(**kwargs: Any) -> tqdm[Any]:
+    """A progress bar on stderr, shown only on a terminal."""
+    return tqdm(file=sys.stderr, disable=None, dynamic_ncols=True, **kwargs)
+
+
+class StopOnInterrupt:
+    """Turns the first Ctrl+C (and SIGTERM) into a request to stop between two frames.
+
+    A loop checks :attr:`requested` and finishes cleanly; a second Ctrl+C interrupts at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> StopOnInterrupt:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def native_stderr_silenced(enabled: bool = True) -> Iterator[None]:
+    """Sends what native libraries (MediaPipe, TFLite) print on file descriptor 2 to the null device.
+
+    Python's ``sys.stderr`` (our messages, logging, progress bars) keeps writing to the real stderr. Nothing is
+    done when disabled, on Windows, or when ``sys.stderr`` is not the process's stderr (as under pytest).
+    """
+    try:
+        redirect = enabled and os.name == "posix" and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        redirect = False
+    if not redirect:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    old_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=old_stderr.encoding, errors="backslashreplace")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = old_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"tryon: {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info and logging.getLogger("tryon").isEnabledFor(logging.DEBUG):
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+@contextlib.contextmanager
+def logging_to_stderr(verbose: bool) -> Iterator[None]:
+    """Shows tryon's log messages on stderr (warnings, or everything with ``verbose``) for one command."""
+    logger = logging.getLogger("tryon")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

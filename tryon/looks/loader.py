@@ -1,0 +1,97 @@
+"""Reading look files (YAML or JSON) and finding the built-in looks, with errors that name the file and line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tryon.assets import assets_dir
+from tryon.errors import LookError
+
+__all__ = ["LOOK_SUFFIXES", "builtin_looks", "read_look_file", "resolve_look"]
+
+LOOK_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            mark = key_node.start_mark
+            raise LookError(f"line {mark.line + 1}, column {mark.column + 1}: {key!r} is given twice")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def builtin_looks() -> dict[str, Path]:
+    """The built-in looks: name to file, sorted by name."""
+    return {p.stem: p for p in sorted(assets_dir("looks").glob("*.yaml"))}
+
+
+def resolve_look(ref: str | Path, base_dir: Path | None = None) -> Path:
+    """The file of a look reference: a built-in name (``"evening"``) or a look file path.
+
+    A relative path is taken relative to ``base_dir`` when given (the folder of the look that refers to it).
+
+    Raises:
+        LookError: for an unknown built-in name (listing them) or a file type that is not a look.
+    """
+    text = str(ref)
+    is_path = isinstance(ref, Path) or Path(text).suffix != "" or "/" in text or "\\" in text
+    if not is_path:
+        looks = builtin_looks()
+        if text not in looks:
+            raise LookError(
+                f"unknown look {text!r}; built-in looks: {', '.join(looks)} (or give a {', '.join(LOOK_SUFFIXES)} file)"
+            )
+        return looks[text]
+    path = Path(text).expanduser()
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    if path.suffix.lower() not in LOOK_SUFFIXES:
+        raise LookError(f"{path}: a look file must end in {', '.join(LOOK_SUFFIXES)}, got {path.suffix!r}")
+    return path
+
+
+def read_look_file(path: Path) -> Any:
+    """The plain data of a look file (not yet validated as a look).
+
+    Raises:
+        LookError: when the file is missing, empty, not UTF-8, or not valid YAML/JSON (with the line).
+    """
+    if not path.is_file():
+        raise LookError(f"{path}: no such look file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise LookError(f"{path}: not a text file (expected UTF-8 YAML or JSON)") from None
+    except OSError as exc:
+        raise LookError(f"{path}: could not be read ({exc.strerror or exc})") from None
+    if not text.strip():
+        raise LookError(f"{path}: the file is empty; a look needs at least 'effects'")
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LookError(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except LookError as exc:
+        raise LookError(f"{path}: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise LookError(f"{path}: {where}not valid YAML ({exc.problem or exc.context})") from None
+    except yaml.YAMLError as exc:
+        raise LookError(f"{path}: not valid YAML ({exc})") from None

@@ -1,0 +1,304 @@
+"""Video files: :class:`VideoReader` (OpenCV) and :class:`VideoWriter` (H.264 through ffmpeg), both context managers.
+
+The writer pipes raw BGR frames to the ``ffmpeg`` that the ``imageio-ffmpeg`` wheel ships and writes *fragmented*
+MP4: the file is playable after every fragment (one per keyframe, one a second by default), so a recording that is
+interrupted, even killed, still plays up to its last fragment. ffmpeg runs in its own process group, so Ctrl+C in a
+terminal reaches only Python, which then closes the writer cleanly.
+
+Example:
+    >>> with VideoReader("in.mp4") as reader, VideoWriter("out.mp4", fps=reader.fps) as writer:  # doctest: +SKIP
+    ...     for frame in reader:
+    ...         writer.write(frame)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any
+
+import cv2
+import numpy as np
+
+from tryon.errors import DependencyError, ImageReadError, ImageWriteError, InputError
+from tryon.image import to_bgr8
+
+__all__ = ["VIDEO_SUFFIXES", "VideoReader", "VideoWriter"]
+
+log = logging.getLogger(__name__)
+
+#: Video file types the reader accepts.
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"})
+#: Video file types the writer produces (MP4 containers).
+WRITE_SUFFIXES = (".mp4", ".m4v")
+_DEFAULT_FPS = 30.0
+
+
+class VideoReader:
+    """Reads a video file as BGR uint8 frames.
+
+    Args:
+        path: the video file.
+
+    Attributes:
+        fps: frames per second (30 when the file does not say).
+        size: ``(width, height)`` of the frames.
+        frame_count: the number of frames the file declares (an estimate for some containers; 0 if unknown).
+
+    Raises:
+        ImageReadError: when the file is missing, empty, of an unsupported type, corrupt, or has no frames.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        p = Path(path)
+        self.path = p
+        if not p.exists():
+            raise ImageReadError(f"{p}: no such file")
+        if not p.is_file():
+            raise ImageReadError(f"{p}: not a file")
+        if p.suffix.lower() not in VIDEO_SUFFIXES:
+            raise ImageReadError(
+                f"{p}: unsupported video type {p.suffix or '(none)'!r}; use one of {', '.join(sorted(VIDEO_SUFFIXES))}"
+            )
+        if p.stat().st_size == 0:
+            raise ImageReadError(f"{p}: the file is empty")
+        self._cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
+        first = None
+        if self._cap.isOpened():
+            ok, first = self._cap.read()
+            first = first if ok else None
+        if first is None:
+            self._cap.release()
+            raise ImageReadError(f"{p}: not a readable video (corrupt, truncated or an unsupported codec)")
+        self._next: np.ndarray | None = to_bgr8(first, name=str(p))
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS))
+        if not math.isfinite(fps) or not 0 < fps <= 1000:
+            log.debug("%s declares no usable frame rate (%r); assuming %s", p, fps, _DEFAULT_FPS)
+            fps = _DEFAULT_FPS
+        self.fps = fps
+        self.size = (self._next.shape[1], self._next.shape[0])
+        self.frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        self._closed = False
+
+    def read(self) -> np.ndarray | None:
+        """The next frame, or None at the end of the video (or once closed)."""
+        if self._closed:
+            return None
+        if self._next is not None:
+            frame, self._next = self._next, None
+            return frame
+        ok, frame = self._cap.read()
+        return to_bgr8(frame, name=str(self.path)) if ok and frame is not None else None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        while (frame := self.read()) is not None:
+            yield frame
+
+    def close(self) -> None:
+        """Releases the file; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._next = None
+            self._cap.release()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise DependencyError('writing video needs ffmpeg: pip install "imageio-ffmpeg"') from None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError as exc:
+        raise DependencyError(f"ffmpeg was not found ({exc}); pip install --force-reinstall imageio-ffmpeg") from None
+
+
+class VideoWriter:
+    """Writes BGR uint8 frames to an H.264 MP4 that stays playable if the writing is interrupted.
+
+    The encoder starts with the first frame (which fixes the size), so a writer that gets no frame creates no
+    file. Odd widths or heights gain one replicated edge row/column (H.264 4:2:0 needs even sizes).
+
+    Args:
+        path: the ``.mp4`` (or ``.m4v``) file; its folder must exist. An existing file is replaced.
+        fps: frames per second.
+        crf: x264 quality, 0 (lossless) to 51; 18 looks like the source.
+        preset: x264 speed preset (``ultrafast`` ... ``veryslow``).
+        keyframe_interval: seconds between keyframes, which is also how much an interrupted file may lose.
+
+    Raises:
+        ImageWriteError: for a bad path or when the encoder fails.
+        DependencyError: when ffmpeg (``imageio-ffmpeg``) is missing.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fps: float = _DEFAULT_FPS,
+        *,
+        crf: int = 18,
+        preset: str = "veryfast",
+        keyframe_interval: float = 1.0,
+    ) -> None:
+        p = Path(path)
+        if p.suffix.lower() not in WRITE_SUFFIXES:
+            raise ImageWriteError(
+                f"{p}: unsupported video type {p.suffix or '(none)'!r}; use one of {', '.join(WRITE_SUFFIXES)}"
+            )
+        if not p.parent.is_dir():
+            raise ImageWriteError(f"{p}: the folder {p.parent} does not exist")
+        if not (isinstance(fps, (int, float)) and math.isfinite(fps) and 0 < fps <= 1000):
+            raise InputError(f"fps must be a number in (0, 1000], got {fps!r}")
+        if not 0 <= crf <= 51:
+            raise InputError(f"crf must be in [0, 51], got {crf!r}")
+        self.path = p
+        self.fps = float(fps)
+        self.crf = crf
+        self.preset = preset
+        self.keyframe_interval = keyframe_interval
+        self.frames = 0
+        self.size: tuple[int, int] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stdin: IO[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        """The encoder's process id, or None before the first frame."""
+        return self._proc.pid if self._proc is not None else None
+
+    def write(self, frame: np.ndarray) -> None:
+        """Appends one frame (any layout :func:`tryon.image.to_bgr8` accepts); all frames must share one size.
+
+        Raises:
+            InputError: when the writer is closed or the frame's size differs from the first.
+            ImageWriteError: when the encoder has stopped.
+        """
+        if self._closed:
+            raise InputError(f"{self.path}: this VideoWriter is closed")
+        bgr = to_bgr8(frame)
+        h, w = bgr.shape[:2]
+        if self._stdin is None:
+            self._stdin = self._start(w, h)
+        elif (w, h) != self.size:
+            raise InputError(f"{self.path}: every frame must be {self.size[0]}x{self.size[1]}, got {w}x{h}")  # type: ignore[index]
+        if w % 2 or h % 2:
+            bgr = cv2.copyMakeBorder(bgr, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+        try:
+            self._stdin.write(bgr.data)
+        except OSError:  # BrokenPipeError: ffmpeg has exited
+            self._closed = True
+            self._finish()
+            raise ImageWriteError(f"{self.path}: the video encoder stopped: {self._errors()}") from None
+        self.frames += 1
+
+    def _start(self, width: int, height: int) -> IO[bytes]:
+        self.size = (width, height)
+        rate = Fraction(self.fps).limit_denominator(1001)
+        gop = max(1, round(self.fps * self.keyframe_interval))
+        cmd = [
+            _ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel", "error",
+            "-y",
+            "-f", "rawvideo",
+            "-pix_fmt", "bgr24",
+            "-s", f"{width + width % 2}x{height + height % 2}",
+            "-framerate", f"{rate.numerator}/{rate.denominator}",
+            "-i", "pipe:0",
+            "-an",
+            "-c:v", "libx264",
+            "-preset", self.preset,
+            "-crf", str(self.crf),
+            "-pix_fmt", "yuv420p",
+            "-g", str(gop),
+            "-movflags", "frag_keyframe+empty_moov+default_base_moof",
+            "-flush_packets", "1",  # each fragment starts a write, so a killed writer never cuts a fragment header
+            "-f", "mp4",
+            str(self.path),
+        ]  # fmt: skip
+        # Its own process group: Ctrl+C reaches only Python, which finishes the file by closing ffmpeg's input.
+        group: dict[str, Any] = (
+            {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+            if sys.platform == "win32"
+            else {"start_new_session": True}
+        )
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the encoder
+        log.debug("starting %s", " ".join(cmd))
+        try:
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log, **group
+            )
+        except OSError as exc:
+            self._log.close()
+            raise DependencyError(
+                f"could not start ffmpeg ({exc}); pip install --force-reinstall imageio-ffmpeg"
+            ) from exc
+        return self._proc.stdin  # type: ignore[return-value]  # stdin=PIPE
+
+    def _errors(self) -> str:
+        """The tail of ffmpeg's messages."""
+        if self._log is None or self._log.closed:
+            return "no messages"
+        self._log.seek(0)
+        text = self._log.read().decode("utf-8", "replace").strip()
+        return text[-2000:] or f"exit code {self._proc.returncode if self._proc is not None else '?'}"
+
+    def _finish(self, kill: bool = False) -> int:
+        """Closes ffmpeg's input (it then completes the file), or kills it; returns its exit code."""
+        if self._proc is None:
+            return 0
+        if kill and self._proc.poll() is None:
+            self._proc.kill()
+        if self._stdin is not None:
+            with contextlib.suppress(OSError):  # the pipe may already be broken
+                self._stdin.close()
+        return self._proc.wait()
+
+    def close(self) -> None:
+        """Completes the file (waits for the encoder); safe to call twice.
+
+        Raises:
+            ImageWriteError: when the encoder failed.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._finish() != 0:
+                raise ImageWriteError(f"{self.path}: the video encoder failed: {self._errors()}")
+        finally:
+            if self._log is not None:
+                self._log.close()
+        if self._proc is not None:
+            log.debug("wrote %d frames to %s", self.frames, self.path)
+
+    def abort(self) -> None:
+        """Stops the encoder at once and deletes the file (for a failed job); safe to call twice."""
+        self._closed = True
+        if self._proc is not None:
+            self._finish(kill=True)
+            self.path.unlink(missing_ok=True)
+        if self._log is not None:
+            self._log.close()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
