@@ -1,4 +1,4 @@
-"""The ``tryon`` command line: ``apply``, ``parse``, ``eval``, ``looks``, ``catalog``.
+"""The ``tryon`` command line: ``demo``, ``cam``, ``apply``, ``parse``, ``eval``, ``looks``, ``catalog``, ``bench``.
 
 Exit codes: 0 done; 1 some items of a batch failed; 2 a user error (bad input, look or arguments), reported as one
 ``tryon: error: ...`` line; 3 an internal error; 130 interrupted by Ctrl+C (after finishing what was written);
@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 
 from tryon import __version__
-from tryon.cli import apply, catalog, evaluate, looks, parse
+from tryon.cli import apply, bench, catalog, evaluate, live, looks, parse
 from tryon.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, error, logging_to_stderr, native_stderr_silenced
 from tryon.errors import TryOnError
 
@@ -24,10 +24,12 @@ __all__ = ["build_parser", "main"]
 
 EXIT_INTERNAL = 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
-COMMANDS = (apply, parse, evaluate, looks, catalog)
+COMMANDS = (live, apply, parse, evaluate, looks, catalog, bench)
 
 EPILOG = """\
 examples:
+  tryon demo --look evening                      # webcam demo (or --source clip.mp4)
+  tryon cam --look natural                       # virtual camera for video calls
   tryon apply selfie.jpg -o out.jpg --look evening
   tryon apply clip.mp4 -o out.mp4 --look glam --set lipstick.sku=TRY-LIP-007
   tryon parse selfie.jpg -o labels.png --overlay viz.jpg

@@ -1,0 +1,173 @@
+"""``tryon demo`` (the webcam demo window) and ``tryon cam`` (a virtual camera for video calls)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from tryon.cli.bench import parse_size
+from tryon.cli.common import EXIT_OK, positive_int
+from tryon.errors import SourceError
+from tryon.looks import Catalog, builtin_looks
+from tryon.pipeline import Pipeline
+from tryon.sources import open_source, source_kind
+from tryon.sources.base import Source
+
+__all__ = ["register", "run_demo", "run_cam"]
+
+log = logging.getLogger(__name__)
+
+
+def _source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source",
+        default="0",
+        metavar="0|DEVICE|FILE",
+        help="camera index or device path, a video file (looped), a photo or a folder (default: 0)",
+    )
+    parser.add_argument(
+        "--size", type=parse_size, default=(1280, 720), metavar="WxH", help="camera size to ask for (default: 1280x720)"
+    )
+    parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="the webcam demo: try looks live in a window",
+        description="Keys: n/p look, s/S shade, 1-9 toggle effects, b before/after, "
+        "[ ] move split (or drag), c snapshot, f fps, h help, q quit.",
+    )
+    _source_options(demo)
+    demo.add_argument("--look", default="natural", metavar="NAME|FILE", help="the first look (default: natural)")
+    demo.add_argument(
+        "--snapshots",
+        type=Path,
+        default=Path("snapshots"),
+        metavar="DIR",
+        help="where snapshots are saved (default: ./snapshots)",
+    )
+    demo.set_defaults(func=run_demo)
+
+    cam = commands.add_parser(
+        "cam",
+        parents=[common],
+        help="a virtual camera with a look, for video calls",
+        description="Sends the made-up camera to a virtual camera device (v4l2loopback on "
+        "Linux, OBS Virtual Camera on Windows and macOS) at a steady rate.",
+    )
+    _source_options(cam)
+    cam.add_argument("--look", default="natural", metavar="NAME|FILE", help="the look (default: natural)")
+    cam.add_argument("--fps", type=float, default=30.0, help="frames per second sent (default: 30)")
+    cam.add_argument("--backend", default="auto", help="pyvirtualcam backend: auto, v4l2loopback, obs, ...")
+    cam.add_argument("--device", default=None, help="a specific virtual camera device, e.g. /dev/video10")
+    cam.add_argument("--preview", action="store_true", help="also show a preview window (n/p switch looks, q quits)")
+    cam.add_argument(
+        "--watch",
+        type=Path,
+        default=None,
+        metavar="LOOK_FILE",
+        help="a look file to reload whenever it changes (switch looks during a call)",
+    )
+    cam.set_defaults(func=run_cam)
+
+
+def _open(args: argparse.Namespace) -> Source:
+    kind = source_kind(args.source)
+    if kind == "webcam":
+        return open_source(args.source, size=args.size)
+    if kind == "video":
+        return open_source(args.source, loop=True)
+    if kind == "photo":
+        return open_source(args.source, repeat=True)
+    return open_source(args.source, repeat=True)
+
+
+def _fit(size: tuple[int, int], limit: tuple[int, int] = (1600, 900)) -> tuple[int, int]:
+    """The window size that shows ``size`` whole within ``limit``."""
+    scale = min(1.0, limit[0] / size[0], limit[1] / size[1])
+    return (round(size[0] * scale), round(size[1] * scale))
+
+
+def _stop_on_sigterm() -> None:
+    """Turns SIGTERM into KeyboardInterrupt, so a terminated app still releases the camera and finishes files."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _look_names(first: str) -> list[str]:
+    names = list(builtin_looks())
+    if first in names:
+        names.remove(first)
+    return [first, *names]
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from tryon.apps.demo import DemoApp
+    from tryon.live import LiveLoop
+    from tryon.sinks.window import WindowSink
+
+    _stop_on_sigterm()
+    source = _open(args)
+    try:
+        window = WindowSink("tryon demo", size=_fit(source.size))
+    except Exception:
+        source.close()
+        raise
+    shades = [p.sku for p in Catalog.builtin().find("lipstick")]
+    with Pipeline(look=args.look, mode="video", max_faces=args.max_faces) as pipe:
+        app = DemoApp(pipe, _look_names(args.look), shades, args.snapshots, window=window)
+        stats = LiveLoop(pipe, source, [window], realtime=True, hook=app).run()
+    print(
+        f"{stats.frames} frames, {stats.frames / max(stats.seconds, 1e-6):.1f} fps ({stats.stopped_by})",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def run_cam(args: argparse.Namespace) -> int:
+    from tryon.apps.cam import CamApp
+    from tryon.live import LiveLoop
+    from tryon.sinks.base import Sink
+    from tryon.sinks.virtualcam import VirtualCameraSink
+    from tryon.sinks.window import WindowSink
+
+    _stop_on_sigterm()
+    source = _open(args)
+    sinks: list[Sink] = []
+    try:
+        camera = VirtualCameraSink(source.size, fps=args.fps, backend=args.backend, device=args.device)
+        sinks.append(camera)
+        preview = WindowSink("tryon cam", size=_fit(source.size)) if args.preview else None
+        if preview is not None:
+            sinks.append(preview)
+    except Exception:
+        source.close()
+        for sink in sinks:
+            sink.close()
+        raise
+    print(
+        f"virtual camera {camera.device} ({camera.backend}) running: pick it in your video-call app; Ctrl+C stops",
+        file=sys.stderr,
+    )
+    look = str(args.watch) if args.watch is not None else args.look
+    with Pipeline(look=look, mode="video", max_faces=args.max_faces) as pipe:
+        app = CamApp(pipe, _look_names(args.look), preview=preview, watch=args.watch)
+        try:
+            stats = LiveLoop(pipe, source, sinks, realtime=True, hook=app).run()
+        except SourceError:
+            raise
+    print(
+        f"{stats.frames} frames processed, {camera.sent} sent ({camera.repeated} repeats to keep the rate)",
+        file=sys.stderr,
+    )
+    return EXIT_OK
