@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -78,12 +79,17 @@ class Color:
     @property
     def lab(self) -> tuple[float, float, float]:
         """The colour in CIE Lab (L in 0..100)."""
-        pixel = np.array([[self.bgr]], dtype=np.float32) / 255.0
-        lab = cv2.cvtColor(pixel, cv2.COLOR_BGR2Lab)[0, 0]
-        return (float(lab[0]), float(lab[1]), float(lab[2]))
+        return _lab_of(self.r, self.g, self.b)
 
     def __str__(self) -> str:
         return self.hex
+
+
+@lru_cache(maxsize=1024)
+def _lab_of(r: int, g: int, b: int) -> tuple[float, float, float]:
+    pixel = np.array([[(b, g, r)]], dtype=np.float32) / 255.0
+    lab = cv2.cvtColor(pixel, cv2.COLOR_BGR2Lab)[0, 0]
+    return (float(lab[0]), float(lab[1]), float(lab[2]))
 
 
 def bgr_to_lab(bgr: np.ndarray) -> np.ndarray:

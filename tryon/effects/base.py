@@ -134,11 +134,12 @@ class Patch:
 
     def mean_lab(self, lab: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """The alpha-weighted mean Lab colour of the patch."""
-        w = self.alpha if weight is None else weight
-        total = float(w.sum())
+        w = (self.alpha if weight is None else weight).astype(np.float32, copy=False)
+        total = float(cv2.sumElems(w)[0])
         if total <= 1e-6:
-            return lab.reshape(-1, 3).mean(axis=0)
-        return (lab * w[:, :, None]).reshape(-1, 3).sum(axis=0) / total
+            return np.array(cv2.mean(lab)[:3], np.float32)
+        sums = cv2.sumElems(cv2.multiply(lab, cv2.merge((w, w, w))))[:3]
+        return np.array(sums, np.float32) / total
 
     def write(self, new_bgr: np.ndarray, amount: float | np.ndarray = 1.0) -> None:
         """Blends ``new_bgr`` (float32 or uint8 BGR, the patch's size) into the frame by ``alpha * amount``.
@@ -149,11 +150,44 @@ class Patch:
 
 
 def mix(dst: np.ndarray, new: np.ndarray, weight: np.ndarray) -> None:
-    """``dst = dst + (new - dst) * weight`` in place (uint8 BGR ``dst``), leaving weight-0 pixels untouched."""
-    w = np.clip(weight, 0.0, 1.0)[:, :, None]
+    """``dst = dst + (new - dst) * weight`` in place (uint8 BGR ``dst``), leaving weight-0 pixels untouched.
+
+    OpenCV's arithmetic keeps this a few passes over the patch (it runs once or twice per effect and face).
+    """
+    w = np.clip(weight, 0.0, 1.0).astype(np.float32, copy=False)
+    w3 = cv2.merge((w, w, w))
     src = dst.astype(np.float32)
-    out = src + (new.astype(np.float32) - src) * w
-    np.copyto(dst, np.clip(out + 0.5, 0, 255).astype(np.uint8), where=w > 0)
+    out = cv2.subtract(new, src, dtype=cv2.CV_32F)
+    cv2.multiply(out, w3, dst=out)
+    cv2.add(out, src, dst=out)
+    np.add(out, 0.5, out=out)
+    np.clip(out, 0, 255, out=out)
+    np.copyto(dst, out.astype(np.uint8), where=w3 > 0)
+
+
+def lab_shift(
+    lab: np.ndarray,
+    ref: np.ndarray,
+    target: Color | tuple[float, float, float],
+    lightness: float = 0.7,
+    texture: float = 1.0,
+    chroma_texture: float = 0.3,
+) -> np.ndarray:
+    """Like :func:`lab_target_shift` but returns float32 Lab, for effects that layer several shifts."""
+    t = np.asarray(target.lab if isinstance(target, Color) else target, dtype=np.float32)
+    out = np.empty_like(lab)
+    out[:, :, 0] = ref[0] + (t[0] - ref[0]) * lightness + (lab[:, :, 0] - ref[0]) * texture
+    out[:, :, 1] = t[1] + (lab[:, :, 1] - ref[1]) * chroma_texture
+    out[:, :, 2] = t[2] + (lab[:, :, 2] - ref[2]) * chroma_texture
+    np.clip(out[:, :, 0], 0, 100, out=out[:, :, 0])
+    return out
+
+
+def lab_to_bgr255(lab: np.ndarray) -> np.ndarray:
+    """float32 Lab to float32 BGR scaled 0..255 (ready for :meth:`Patch.write`)."""
+    out = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
+    cv2.multiply(out, 255.0, dst=out)
+    return out
 
 
 def lab_target_shift(
@@ -173,10 +207,4 @@ def lab_target_shift(
     Returns:
         float32 BGR in [0, 1]-scaled units times 255 (ready for :meth:`Patch.write`).
     """
-    t = np.asarray(target.lab if isinstance(target, Color) else target, dtype=np.float32)
-    out = np.empty_like(lab)
-    out[:, :, 0] = ref[0] + (t[0] - ref[0]) * lightness + (lab[:, :, 0] - ref[0]) * texture
-    out[:, :, 1] = t[1] + (lab[:, :, 1] - ref[1]) * chroma_texture
-    out[:, :, 2] = t[2] + (lab[:, :, 2] - ref[2]) * chroma_texture
-    np.clip(out[:, :, 0], 0, 100, out=out[:, :, 0])
-    return cv2.cvtColor(out, cv2.COLOR_Lab2BGR) * 255.0
+    return lab_to_bgr255(lab_shift(lab, ref, target, lightness, texture, chroma_texture))
