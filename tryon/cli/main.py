@@ -1,4 +1,5 @@
-"""The ``tryon`` command line: ``demo``, ``cam``, ``apply``, ``parse``, ``eval``, ``looks``, ``catalog``, ``bench``.
+"""The ``tryon`` command line: ``demo``, ``cam``, ``apply``, ``parse``, ``eval``, ``looks``, ``catalog``, ``models``,
+``bench``.
 
 Exit codes: 0 done; 1 some items of a batch failed; 2 a user error (bad input, look or arguments), reported as one
 ``tryon: error: ...`` line; 3 an internal error; 130 interrupted by Ctrl+C (after finishing what was written);
@@ -16,7 +17,7 @@ import traceback
 from collections.abc import Sequence
 
 from tryon import __version__
-from tryon.cli import apply, bench, catalog, evaluate, live, looks, parse
+from tryon.cli import apply, bench, catalog, evaluate, live, looks, models, parse
 from tryon.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, error, logging_to_stderr, native_stderr_silenced
 from tryon.errors import TryOnError
 
@@ -24,7 +25,7 @@ __all__ = ["build_parser", "main"]
 
 EXIT_INTERNAL = 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
-COMMANDS = (live, apply, parse, evaluate, looks, catalog, bench)
+COMMANDS = (live, apply, parse, evaluate, looks, catalog, models, bench)
 
 EPILOG = """\
 examples:
@@ -35,6 +36,7 @@ examples:
   tryon parse selfie.jpg -o labels.png --overlay viz.jpg
   tryon eval data/celebamask-hq-samples --json
   tryon looks show natural
+  tryon models pull mediapipe-hair               # the only command that downloads
 
 exit codes: 0 ok, 1 some items failed, 2 error, 3 internal error, 130 interrupted"""
 
