@@ -1,5 +1,6 @@
-"""The ``tryon`` command line: ``demo``, ``cam``, ``apply``, ``parse``, ``eval``, ``looks``, ``catalog``, ``models``,
-``bench``.
+"""The ``tryon`` command line.
+
+Commands: ``demo``, ``cam``, ``apply``, ``parse``, ``eval``, ``looks``, ``catalog``, ``models``, ``bench``.
 
 Exit codes: 0 done; 1 some items of a batch failed; 2 a user error (bad input, look or arguments), reported as one
 ``tryon: error: ...`` line; 3 an internal error; 130 interrupted by Ctrl+C (after finishing what was written);
