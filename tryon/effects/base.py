@@ -73,6 +73,9 @@ class Effect(ABC):
 
 # name -> "module:Class", imported on first use.
 EFFECTS: dict[str, str] = {
+    "background": "tryon.effects.background:Background",
+    "clothing": "tryon.effects.clothing:Clothing",
+    "hair_color": "tryon.effects.hair_color:HairColor",
     "foundation": "tryon.effects.foundation:Foundation",
     "smoothing": "tryon.effects.smoothing:Smoothing",
     "concealer": "tryon.effects.concealer:Concealer",
