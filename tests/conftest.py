@@ -8,6 +8,9 @@ if present, else those tests skip.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +89,24 @@ def face_cases(shared_data: Path) -> list[FaceCase]:
 def face_case(face_cases: list[FaceCase]) -> FaceCase:
     """One real face photo with its parse."""
     return face_cases[0]
+
+
+@pytest.fixture
+def xvfb(monkeypatch):
+    """A private X display (Xvfb), so the window sink runs on a headless machine."""
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("Xvfb is needed for the window test: apt-get install xvfb")
+        pytest.skip("Xvfb not installed (apt-get install xvfb)")
+    display = f":{90 + os.getpid() % 500}"
+    proc = subprocess.Popen(
+        [exe, display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.8)
+    monkeypatch.setenv("DISPLAY", display)
+    yield display
+    proc.terminate()
+    proc.wait(timeout=5)

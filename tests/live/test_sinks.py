@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import time
 from typing import ClassVar
 
@@ -119,27 +116,6 @@ def test_folder_sink_writes_numbered_photos(tmp_path):
         "frame_000001.png",
         "frame_000002.png",
     ]
-
-
-@pytest.fixture
-def xvfb(monkeypatch):
-    """A private X display (Xvfb), so the window sink runs on a headless machine."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("Xvfb is needed for the window test: apt-get install xvfb")
-        pytest.skip("Xvfb not installed (apt-get install xvfb)")
-    display = f":{90 + os.getpid() % 500}"
-    proc = subprocess.Popen(
-        [exe, display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.8)
-    monkeypatch.setenv("DISPLAY", display)
-    yield display
-    proc.terminate()
-    proc.wait(timeout=5)
 
 
 @pytest.mark.display

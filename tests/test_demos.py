@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cv2
+import pytest
+
+from tests.conftest import REPO, need_file
+
+
+def run_demo(name: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "demos" / name), *args], capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+def test_process_video_demo_writes_a_playable_made_up_video(shared_data, tmp_path):
+    out = tmp_path / "out.mp4"
+    result = run_demo(
+        "process_video.py", str(need_file(shared_data / "videos" / "driving_d0.mp4")), str(out), "bold_red"
+    )
+    assert result.returncode == 0, result.stderr
+    cap = cv2.VideoCapture(str(out))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 78
+
+
+@pytest.mark.display
+def test_webcam_demo_runs_on_a_video_file_in_a_window(shared_data, xvfb):
+    import os
+
+    env = {**os.environ, "DISPLAY": xvfb}
+    result = run_demo("webcam_demo.py", str(need_file(shared_data / "videos" / "driving_d0.mp4")), env=env)
+    assert result.returncode == 0, result.stderr
