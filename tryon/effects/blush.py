@@ -1,0 +1,62 @@
+"""Blush: a soft, diffused colour on the apples of the cheeks that keeps the skin's lightness and texture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tryon.color import Color
+from tryon.effects._skin import SkinGrid
+from tryon.effects.base import Effect
+from tryon.options import option_range
+from tryon.parsing.frame_parse import Face, FrameParse
+
+__all__ = ["Blush", "BlushOptions"]
+
+_DARKEN = 0.3  # share of the lightness gap kept when the blush is darker than the skin
+_LIGHTEN = 0.1  # ... and when it is lighter (a sheer powder barely lightens deep skin)
+_CHROMA_TEXTURE = 0.5  # share of the skin's own a*/b* variation kept under the colour
+
+
+@dataclass(frozen=True)
+class BlushOptions:
+    """Options of :class:`Blush`.
+
+    Attributes:
+        color: the blush shade.
+        intensity: opacity, 0 (none) to 1.
+    """
+
+    color: Color = Color.from_hex("#E0787F")
+    intensity: float = field(default=0.6, metadata=option_range(0.0, 1.0))
+
+
+class Blush(Effect):
+    """Blush on the cheeks ("cheeks" region).
+
+    In Lab the cheeks take the shade's a*/b* (keeping half of their own variation) while their lightness barely
+    moves, so shading and texture stay; the region's soft falloff diffuses it.
+
+    Example:
+        >>> out = Blush(BlushOptions(color=Color.from_hex("#D9737A"))).apply(frame, parse)  # doctest: +SKIP
+    """
+
+    name = "blush"
+    Options = BlushOptions
+    options: BlushOptions
+
+    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+        o = self.options
+        grid = SkinGrid.over(frame, face.mask("cheeks"), face)
+        if grid is None:
+            return
+        lab = grid.lab
+        ref = grid.mean(lab)
+        shade = np.asarray(o.color.lab, np.float32)
+        gap = float(shade[0] - ref[0])
+        target = np.empty_like(lab)
+        target[:, :, 0] = lab[:, :, 0] + gap * (_DARKEN if gap < 0 else _LIGHTEN)
+        target[:, :, 1:] = shade[1:] + (lab[:, :, 1:] - ref[1:]) * _CHROMA_TEXTURE
+        # Squaring the region's falloff (fade = its cell share) gives the airbrushed, peaked profile of real blush.
+        grid.write(target, o.intensity, fade=grid.weight)

@@ -1,0 +1,79 @@
+"""Highlighter: a champagne sheen on the high points of the face, strongest where light already falls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from tryon.color import Color
+from tryon.effects._skin import SkinGrid, add_field
+from tryon.effects.base import Effect
+from tryon.effects.texture import sparkle_field
+from tryon.options import option_range
+from tryon.parsing.frame_parse import Face, FrameParse
+
+__all__ = ["Highlighter", "HighlighterOptions"]
+
+_SHEEN = 0.5  # share of the way to white at full strength, on the best-lit skin
+_TINT = 0.35  # share of the skin's a*/b* moved to the highlighter's, on the best-lit skin
+_SPARKLE_DENSITY = 0.08  # share of the face-anchored texture's pixels that sparkle
+_SPARKLE_GAIN = 2.0  # at shimmer 1 the brightest sparkles reach white
+
+
+@dataclass(frozen=True)
+class HighlighterOptions:
+    """Options of :class:`Highlighter`.
+
+    Attributes:
+        color: the highlighter's tint (champagne by default).
+        intensity: opacity, 0 (none) to 1.
+        shimmer: fine sparkles fixed to the skin, 0 (a smooth sheen) to 1.
+    """
+
+    color: Color = Color.from_hex("#F4DDB8")
+    intensity: float = field(default=0.5, metadata=option_range(0.0, 1.0))
+    shimmer: float = field(default=0.0, metadata=option_range(0.0, 1.0))
+
+
+class Highlighter(Effect):
+    """Highlighter on the cheekbones, nose bridge, cupid's bow and chin ("highlight" region).
+
+    The skin is lightened toward white and tinted toward ``color``, more where it is already lit (so the sheen
+    follows the scene's light); ``shimmer`` adds sparkles anchored to the face.
+
+    Example:
+        >>> out = Highlighter(HighlighterOptions(shimmer=0.6)).apply(frame, parse)  # doctest: +SKIP
+    """
+
+    name = "highlighter"
+    Options = HighlighterOptions
+    options: HighlighterOptions
+
+    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+        o = self.options
+        grid = SkinGrid.over(frame, face.mask("highlight"), face)
+        if grid is None:
+            return
+        lab = grid.lab
+        light = lab[:, :, 0]
+        mean = float(grid.mean(light))
+        spread = float(np.sqrt(grid.mean((light - mean) ** 2))) + 1.0
+        lit = np.clip(0.5 + (light - mean) / (4.0 * spread), 0.0, 1.0)
+        sheen = _SHEEN * (0.25 + 0.75 * lit)
+        shade = np.asarray(o.color.lab, np.float32)
+        target = np.empty_like(lab)
+        target[:, :, 0] = light + (100.0 - light) * sheen
+        target[:, :, 1:] = lab[:, :, 1:] + (shade[1:] - lab[:, :, 1:]) * (_TINT * sheen / _SHEEN)[:, :, None]
+        delta = grid.delta(target)
+        if o.shimmer > 0:
+            sparkle = sparkle_field(grid.patch.box, face, density=_SPARKLE_DENSITY, seed=11)
+            sparkle *= grid.upsample(0.5 + 0.5 * lit.astype(np.float32)) * np.float32(_SPARKLE_GAIN * o.shimmer)
+            np.minimum(sparkle, 1.0, out=sparkle)
+            # Each sparkle takes the pixel part of the way to white.
+            room = cv2.add(grid.pixels, delta)
+            np.subtract(np.float32(255.0), room, out=room)
+            cv2.multiply(room, cv2.cvtColor(sparkle, cv2.COLOR_GRAY2BGR), dst=room)
+            cv2.add(delta, room, dst=delta)
+        add_field(grid.patch.view, grid.pixels, delta, grid.patch.alpha * np.float32(o.intensity))
