@@ -12,6 +12,7 @@ from typing import Literal, Optional, Union
 
 import numpy as np
 
+from tryon._runtime import tune_allocator
 from tryon.errors import InputError
 from tryon.image import to_bgr8
 from tryon.looks import Look
@@ -95,6 +96,7 @@ class Pipeline:
                 o, mode=mode or o.mode, max_faces=max_faces if max_faces is not None else o.max_faces
             )
         self.options = o
+        tune_allocator()
         self.look = self._resolve(look, overrides)
         self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.max_faces, person_mask=o.person_mask))
         self._tracker = FaceTracker()
