@@ -1,10 +1,13 @@
-"""Face parsing from face-mesh landmarks, refined by colour and snapped to the image's own edges.
+"""Face parsing from face-mesh landmarks, refined by each face's own colours.
 
-For each face, the landmark polygons give a prior for every class; inside a narrow band around each prior the
-pixel colours decide (lips are redder than the skin around them, brows darker, skin close to the face's own skin
-colour model), and an edge-aware guided filter snaps the result to real edges. It runs on a crop of the face
-scaled to a fixed working size, and each part in a small window of its own, so its cost tracks the face, not the
-frame.
+The landmark polygons give a first outline of every class. Each outline then moves along its normals, within a
+few hundredths of the face's width, to where the pixels change class by a colour model of this face: lips against
+the skin around them, brow hair against the forehead, the eye against the lids' skin. The facial skin is the face
+oval grown by a skin-versus-surroundings colour model up to the hairline and out to the ears.
+
+Small parts (lips, eyes, brows, nose) are parsed at the working resolution in small windows of their own; the
+skin, large and smooth, on a coarse copy of the face. The cost follows the face, not the frame: a few
+milliseconds per face.
 """
 
 from __future__ import annotations
@@ -18,11 +21,36 @@ import numpy as np
 
 from tryon.errors import InputError
 from tryon.geometry import Box, RoiMask
-from tryon.perception import topology as T
+from tryon.parsing._features import Edge, Gaussian, Outline, edge_offsets, edge_table, lda, sample, sigmoid, smooth
+from tryon.perception import topology as tp
 
 __all__ = ["LandmarkParser", "LandmarkParserOptions", "Canvas", "Window", "Prob"]
 
 log = logging.getLogger(__name__)
+
+#: Face width, in pixels, of the coarse level (the skin and the large regions).
+_COARSE_UNIT = 48.0
+#: Masks are cut to the pixels above this alpha (of 255) when mapped back to the frame.
+_TIGHT = 4
+
+# Lips: the upper lip's edge is sharp; the lower lip fades into its shadow, and annotators put its edge late.
+_LIP_UPPER = Edge(reach=0.03, mid=0.4, pull=0.5, inward=0.015, outward=0.015)
+_LIP_LOWER = Edge(reach=0.03, mid=0.8, pull=0.5, inward=0.015, outward=0.015)
+# Eyes: the lid margins move to where the lids' skin starts. Kept close to the landmarks: CelebAMask-HQ draws
+# the eyeball alone, FASSEG the eye with its lid margins, and these sit between the two.
+_EYE_UPPER = Edge(reach=0.03, mid=0.4, pull=0.3, inward=0.008, outward=0.008)
+_EYE_LOWER = Edge(reach=0.03, mid=0.5, pull=0.3, inward=0.008, outward=0.008)
+_EYE_K = 4.0  # the lids' skin-likeness falls to 1/e at a Mahalanobis distance of sqrt(2 * _EYE_K)
+# Brows: the mesh's brow points lie on the lower half of the brow; the hair reaches well above them.
+_BROW = Edge(reach=0.05, mid=0.5, pull=0.3, inward=0.02, outward=0.05)
+_BROW_TAIL = 0.01  # at the outer end, hair around the temples would lead the brow astray
+_BROW_GROW = 0.005  # brows are drawn around the hair, sparse hair included
+# Skin: how far the colour model may take the skin beyond the face oval (up to the hairline, out to the ears),
+# how far inside the oval the colour is checked (for hair over the forehead and temples), and the band beyond the
+# reach that samples the surroundings (hair, background).
+_SKIN_TOP, _SKIN_SIDE = 0.35, 0.12
+_SKIN_IN_TOP, _SKIN_IN_SIDE = 0.1, 0.06
+_SKIN_BG = 0.15
 
 
 @dataclass(frozen=True)
@@ -30,7 +58,7 @@ class LandmarkParserOptions:
     """Options of :class:`LandmarkParser`.
 
     Attributes:
-        refine: refine the landmark polygons by colour and edges; False gives the raw polygons (a baseline).
+        refine: refine the landmark polygons by colour; False gives the raw polygons (a baseline).
         work_size: the face (cheek to cheek) is parsed at most this many pixels across.
         regions: also build the effect regions (cheeks, lids, lash lines, ...); parsing alone does not need them.
     """
@@ -44,84 +72,125 @@ class LandmarkParserOptions:
             raise InputError(f"work_size must be an integer in 64..2048, got {self.work_size!r}")
 
 
-def _disk(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+def _bbox(alpha: np.ndarray, threshold: int) -> tuple[int, int, int, int]:
+    """``(x, y, w, h)`` of the pixels of ``alpha`` above ``threshold`` (w = 0 when none)."""
+    if alpha.size == 0:
+        return 0, 0, 0, 0
+    x, y, w, h = cv2.boundingRect((alpha > threshold).view(np.uint8))
+    return int(x), int(y), int(w), int(h)
+
+
+# -- the working crop and its windows ----------------------------------------------------------------------------
 
 
 class Window:
-    """A rectangle of the face's working crop, with drawing and filtering helpers in face-width units."""
+    """A rectangle of one canvas level, with drawing helpers in face-width units.
+
+    Polygons and lines take landmark indices (sequences or integer arrays) or point arrays in window pixels.
+    """
 
     def __init__(self, canvas: Canvas, box: Box) -> None:
         self.canvas = canvas
         self.box = box
         self.shape = (box.height, box.width)
-        self.pts = canvas.pts - np.array([box.x0, box.y0], np.float32)
+        self.pts: np.ndarray = canvas.pts - np.array([box.x0, box.y0], np.float32)
         self.unit = canvas.unit
-        self._lab: np.ndarray | None = None
+        self._ycc: np.ndarray | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when the window is too small to parse (under 3 pixels either way)."""
+        return min(self.shape) < 3
 
     @property
     def bgr(self) -> np.ndarray:
         return self.canvas.bgr[self.box.slices]
 
     @property
-    def lab(self) -> np.ndarray:
-        """The window in float32 8-bit-scaled Lab (L, a, b in 0..255), computed once."""
-        if self._lab is None:
-            self._lab = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2Lab).astype(np.float32)
-        return self._lab
+    def ycc(self) -> np.ndarray:
+        """The window in float32 YCrCb (0..255), computed once."""
+        if self._ycc is None:
+            self._ycc = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2YCrCb).astype(np.float32)
+        return self._ycc
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros(self.shape, np.float32)
 
     def px(self, faces: float) -> int:
-        """A length in face widths, in working pixels (at least 1)."""
+        """A length in face widths, in window pixels (at least 1)."""
         return max(1, round(faces * self.unit))
 
     def points(self, ring: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Landmark indices (ints) to window points; float arrays are taken as points already."""
-        arr = np.asarray(ring)
-        return self.pts[arr] if np.issubdtype(arr.dtype, np.integer) else arr.astype(np.float32)
+        """Landmark indices to window points; float arrays are taken as window points already."""
+        if isinstance(ring, np.ndarray):
+            return ring if ring.dtype.kind == "f" else self.pts[ring]
+        return self.pts[list(ring)]
 
-    def poly(self, *rings: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Fills polygons (landmark index sequences or point arrays) into a float32 mask, anti-aliased."""
-        out = np.zeros(self.shape, np.float32)
-        polys = [np.round(self.points(r) * 16).astype(np.int32).reshape(-1, 2) for r in rings]
-        cv2.fillPoly(out, polys, 1.0, lineType=cv2.LINE_AA, shift=4)
+    def _fixed(self, rings: Sequence[Sequence[int] | np.ndarray] | np.ndarray) -> list[np.ndarray]:
+        return [(self.points(r) * 16 + 0.5).astype(np.int32) for r in rings]
+
+    def poly(self, *rings: Sequence[int] | np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Fills polygons into a float32 mask, anti-aliased."""
+        out = self.zeros() if out is None else out
+        if out.size:
+            cv2.fillPoly(out, self._fixed(rings), 1.0, lineType=cv2.LINE_AA, shift=4)
         return out
 
-    def line(self, pts: np.ndarray, thickness_faces: float) -> np.ndarray:
-        out = np.zeros(self.shape, np.float32)
-        cv2.polylines(out, [np.round(self.points(pts) * 16).astype(np.int32).reshape(-1, 1, 2)], False, 1.0,
-                      self.px(thickness_faces), cv2.LINE_AA, shift=4)
+    def fill(self, *rings: Sequence[int] | np.ndarray, out: np.ndarray | None = None, value: int = 1) -> np.ndarray:
+        """Fills polygons into a uint8 0/1 mask, not anti-aliased: a cheap sampling mask (``view(bool)``)."""
+        out = np.zeros(self.shape, np.uint8) if out is None else out
+        if out.size:
+            cv2.fillPoly(out, self._fixed(rings), value, lineType=cv2.LINE_8, shift=4)
+        return out
+
+    def lines(
+        self, curves: Sequence[Sequence[int] | np.ndarray], thickness_faces: float, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Draws open polylines ``thickness_faces`` thick into a float32 mask, anti-aliased."""
+        out = self.zeros() if out is None else out
+        if out.size:
+            cv2.polylines(out, self._fixed(curves), False, 1.0, self.px(thickness_faces), cv2.LINE_AA, shift=4)
+        return out
+
+    def disc(self, center: np.ndarray, radius: float, out: np.ndarray | None = None, value: float = 1.0) -> np.ndarray:
+        """Draws a filled disc (radius in window pixels) of ``value``, anti-aliased."""
+        out = self.zeros() if out is None else out
+        if out.size:
+            x, y = (int(v * 16 + 0.5) for v in center)
+            cv2.circle(out, (x, y), max(1, round(radius * 16)), value, -1, cv2.LINE_AA, 4)
+        return out
+
+    def ellipse(
+        self, center: np.ndarray, axes: tuple[float, float], angle: float, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Draws a filled ellipse (semi-axes in window pixels, angle in degrees), anti-aliased."""
+        out = self.zeros() if out is None else out
+        if out.size:
+            box = ((float(center[0]), float(center[1])), (2 * axes[0], 2 * axes[1]), angle)
+            cv2.ellipse(out, box, 1.0, -1, cv2.LINE_AA)
         return out
 
     def blur(self, mask: np.ndarray, sigma_faces: float) -> np.ndarray:
-        return cv2.GaussianBlur(mask, (0, 0), max(0.5, sigma_faces * self.unit))
-
-    def dilate(self, mask: np.ndarray, radius_faces: float) -> np.ndarray:
-        return cv2.dilate(mask, _disk(self.px(radius_faces)))
-
-    def erode(self, mask: np.ndarray, radius_faces: float) -> np.ndarray:
-        return cv2.erode(mask, _disk(self.px(radius_faces)))
-
-    def distance_outside(self, mask: np.ndarray) -> np.ndarray:
-        """Distance (in face widths) of each pixel to ``mask > 0.5``; 0 inside."""
-        outside = (mask <= 0.5).astype(np.uint8)
-        return cv2.distanceTransform(outside, cv2.DIST_L2, 3) / self.unit
-
-    def snap(self, prob: np.ndarray, radius_faces: float = 0.012, eps: float = 2e-3) -> np.ndarray:
-        """Edge-aware refinement: a guided filter with the window's colours as guide."""
-        out = cv2.ximgproc.guidedFilter(self.bgr, prob.astype(np.float32), self.px(radius_faces), eps)
-        return np.clip(out, 0.0, 1.0)
+        """A Gaussian blur of ``sigma_faces`` face widths (a kernel of 2.5 sigmas each way)."""
+        if not mask.size:
+            return mask
+        sigma = max(0.5, sigma_faces * self.unit)
+        k = 2 * int(np.ceil(2.5 * sigma)) + 1
+        return cv2.GaussianBlur(mask, (k, k), sigma)
 
 
 @dataclass
 class Prob:
-    """A soft class map over a window of the working crop."""
+    """A soft class map over a window of one canvas level."""
 
     window: Window
     p: np.ndarray
 
     def within(self, window: Window) -> np.ndarray:
-        """This map over another window (zeros where it has no data)."""
-        out = np.zeros(window.shape, np.float32)
+        """This map over another window of the same level (zeros where it has no data)."""
+        if window.canvas is not self.window.canvas:
+            raise InputError("Prob.within needs a window of the same canvas level")
+        out = window.zeros()
         inter = self.window.box.intersect(window.box)
         if not inter.empty:
             out[inter.relative_to(window.box).slices] = self.p[inter.relative_to(self.window.box).slices]
@@ -129,82 +198,188 @@ class Prob:
 
 
 class Canvas:
-    """The face's working crop: its frame box, its scale, and windows onto it."""
+    """One level of the face's working crop: its pixels, its frame box and scale, and windows onto it.
 
-    def __init__(self, frame: np.ndarray, landmarks: np.ndarray, work_size: int) -> None:
-        pts = landmarks[:, :2]
+    ``Canvas.of_face`` builds the working level (the face at most ``work_size`` across); :attr:`coarse` is the
+    same crop halved until the face is about :data:`_COARSE_UNIT` pixels across.
+    """
+
+    def __init__(self, bgr: np.ndarray, pts: np.ndarray, unit: float, box: Box, scale: float) -> None:
+        self.bgr = bgr
+        self.pts = pts
+        self.unit = unit  # the face's width in this level's pixels
+        self.box = box  # the crop, in frame pixels
+        self.scale = scale  # level pixels per frame pixel
+        self.shape = bgr.shape[:2]
+        self._coarse: Canvas | None = None
+
+    @classmethod
+    def of_face(cls, frame: np.ndarray, landmarks: np.ndarray, work_size: int) -> Canvas:
+        """The working level of one face: a crop of the face, the forehead up to the hairline and the ears."""
+        pts = landmarks[:, :2].astype(np.float32)
         h, w = frame.shape[:2]
         face_w = max(float(np.linalg.norm(pts[454] - pts[234])), 1.0)
-        face_h = max(float(np.linalg.norm(pts[152] - pts[10])), 1.0)
-        lo = pts.min(axis=0)
-        hi = pts.max(axis=0)
-        pad_x = 0.2 * face_w
-        box = Box(int(np.floor(lo[0] - pad_x)), int(np.floor(lo[1] - 0.3 * face_h)),
-                  int(np.ceil(hi[0] + pad_x)) + 1, int(np.ceil(hi[1] + 0.08 * face_h)) + 1)
-        self.box = box.clip((h, w))
-        self.scale = min(1.0, work_size / face_w)
-        crop = frame[self.box.slices]
-        if self.scale < 1.0:
-            size = (max(1, round(self.box.width * self.scale)), max(1, round(self.box.height * self.scale)))
+        top = pts[tp.FOREHEAD] + 0.45 * (pts[tp.FOREHEAD] - pts[tp.CHIN])
+        box = Box.around(np.vstack([pts, top[None]]), pad=0.12 * face_w, shape=(h, w))
+        scale = min(1.0, work_size / face_w)
+        crop = frame[box.slices]
+        if scale < 1.0 and not box.empty:
+            size = (max(1, round(box.width * scale)), max(1, round(box.height * scale)))
             crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        self.bgr = crop
-        self.shape = crop.shape[:2]
-        self.pts = ((pts - (self.box.x0, self.box.y0)) * self.scale).astype(np.float32)
-        self.unit = face_w * self.scale  # the face's width in working pixels
+        else:
+            scale = 1.0
+        level_pts = (pts - np.array([box.x0, box.y0], np.float32)) * np.float32(scale)
+        return cls(crop, level_pts, face_w * scale, box, scale)
 
-    def window(self, ids: Sequence[int] | None = None, pad_faces: float = 0.0) -> Window:
-        """A window around landmarks ``ids`` (the whole crop when None), grown by ``pad_faces`` face widths."""
+    @property
+    def coarse(self) -> Canvas:
+        """The crop halved (by 2x2 means) until the face is about :data:`_COARSE_UNIT` pixels across."""
+        if self._coarse is None:
+            bgr, f = self.bgr, 1
+            while self.unit / (2 * f) >= _COARSE_UNIT and min(bgr.shape[:2]) >= 8:
+                hh, ww = bgr.shape[0] // 2, bgr.shape[1] // 2
+                bgr = cv2.resize(bgr[: 2 * hh, : 2 * ww], (ww, hh), interpolation=cv2.INTER_AREA)
+                f *= 2
+            if f == 1:
+                self._coarse = self
+            else:
+                pts = (self.pts + 0.5) / f - 0.5
+                self._coarse = Canvas(bgr, pts.astype(np.float32), self.unit / f, self.box, self.scale / f)
+        return self._coarse
+
+    def window(self, ids: Sequence[int] | np.ndarray | None = None, pad_faces: float = 0.0) -> Window:
+        """A window around landmarks ``ids`` (the whole level when None), grown by ``pad_faces`` face widths."""
+        h, w = self.shape
         if ids is None:
-            return Window(self, Box(0, 0, self.shape[1], self.shape[0]))
-        box = Box.around(self.pts[list(ids)], pad=pad_faces * self.unit, shape=self.shape)
+            return Window(self, Box(0, 0, w, h))
+        pts = self.pts[ids if isinstance(ids, np.ndarray) else list(ids)]
+        pad = pad_faces * self.unit
+        x0, y0 = np.floor(pts.min(axis=0) - pad)
+        x1, y1 = np.ceil(pts.max(axis=0) + pad) + 1
+        box = Box(int(min(max(x0, 0), w)), int(min(max(y0, 0), h)), int(max(min(x1, w), 0)), int(max(min(y1, h), 0)))
         return Window(self, box)
 
     def to_roi(self, prob: Prob) -> RoiMask:
-        """Maps a working-space map back to the frame as a tight :class:`RoiMask`."""
-        wb = prob.window.box
-        alpha = np.clip(prob.p * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        if self.scale < 1.0:
-            inv = 1.0 / self.scale
-            fb = Box(self.box.x0 + int(np.floor(wb.x0 * inv)), self.box.y0 + int(np.floor(wb.y0 * inv)),
-                     self.box.x0 + int(np.ceil(wb.x1 * inv)), self.box.y0 + int(np.ceil(wb.y1 * inv)))
-            fb = fb.intersect(self.box)
+        """Maps a soft map of this level or its coarse level back to the frame as a tight :class:`RoiMask`."""
+        lvl, wb = prob.window.canvas, prob.window.box
+        alpha = cv2.convertScaleAbs(prob.p, alpha=255.0) if prob.p.size else np.zeros((0, 0), np.uint8)
+        x, y, bw, bh = _bbox(alpha, _TIGHT)
+        ox, oy = lvl.box.x0, lvl.box.y0
+        if bw == 0:
+            return RoiMask.empty_at(Box(ox, oy, ox, oy))
+        if lvl.scale == 1.0:
+            box = Box(ox + wb.x0 + x, oy + wb.y0 + y, ox + wb.x0 + x + bw, oy + wb.y0 + y + bh)
+            return RoiMask(box, np.ascontiguousarray(alpha[y : y + bh, x : x + bw]))
+        # Grow by a pixel so the interpolation sees the edge, then sample at the frame pixels' centres.
+        sub = Box(x, y, x + bw, y + bh).grow(1).clip(alpha.shape)
+        sx0, sy0, sx1, sy1 = wb.x0 + sub.x0, wb.y0 + sub.y0, wb.x0 + sub.x1, wb.y0 + sub.y1
+        inv = 1.0 / lvl.scale
+        f = round(inv)
+        if abs(inv - f) < 1e-9:
+            # An integer factor (the coarse level of an unscaled crop): a plain resize samples the same centres.
+            fb = Box(ox + sx0 * f, oy + sy0 * f, ox + sx1 * f, oy + sy1 * f)
+            big = cv2.resize(alpha[sub.slices], (fb.width, fb.height), interpolation=cv2.INTER_LINEAR)
+        else:
+            fb = Box(
+                ox + int(np.floor(sx0 * inv)),
+                oy + int(np.floor(sy0 * inv)),
+                ox + int(np.ceil(sx1 * inv)),
+                oy + int(np.ceil(sy1 * inv)),
+            ).intersect(lvl.box)
             if fb.empty:
                 return RoiMask.empty_at(fb)
-            # Sample the working map at the centres of the frame pixels.
-            xs = (np.arange(fb.x0, fb.x1, dtype=np.float32) - self.box.x0 + 0.5) * self.scale - 0.5 - wb.x0
-            ys = (np.arange(fb.y0, fb.y1, dtype=np.float32) - self.box.y0 + 0.5) * self.scale - 0.5 - wb.y0
-            mx, my = np.meshgrid(xs, ys)
-            alpha = cv2.remap(alpha, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            return RoiMask(fb, alpha).tight(8)
-        fb = Box(self.box.x0 + wb.x0, self.box.y0 + wb.y0, self.box.x0 + wb.x1, self.box.y0 + wb.y1)
-        return RoiMask(fb, alpha).tight(8)
+            s = lvl.scale
+            m = np.array([[s, 0, (fb.x0 - ox + 0.5) * s - 0.5 - sx0], [0, s, (fb.y0 - oy + 0.5) * s - 0.5 - sy0]])
+            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+            big = cv2.warpAffine(alpha[sub.slices], m, (fb.width, fb.height), flags=flags)
+        x, y, bw, bh = _bbox(big, _TIGHT)
+        if bw == 0:
+            return RoiMask.empty_at(fb)
+        box = Box(fb.x0 + x, fb.y0 + y, fb.x0 + x + bw, fb.y0 + y + bh)
+        return RoiMask(box, np.ascontiguousarray(big[y : y + bh, x : x + bw]))
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+def _cut(mask: RoiMask, *parts: RoiMask) -> RoiMask:
+    """``mask`` times (1 - each part), in frame coordinates."""
+    alpha = None
+    for part in parts:
+        inter = mask.box.intersect(part.box)
+        if inter.empty:
+            continue
+        if alpha is None:
+            alpha = mask.alpha.copy()
+        a = alpha[inter.relative_to(mask.box).slices]
+        keep = cv2.bitwise_not(part.alpha[inter.relative_to(part.box).slices])
+        cv2.multiply(a, keep, dst=a, scale=1 / 255)
+    return mask if alpha is None else RoiMask(mask.box, alpha)
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
+# -- outlines drawn from landmarks -------------------------------------------------------------------------------
+
+_LIP_RING = np.array([*tp.LIPS_UPPER_OUTER, *tp.LIPS_LOWER_OUTER[-2:0:-1]])  # closed, from the right corner
+_LIP_INNER = np.array([*tp.LIPS_UPPER_INNER, *tp.LIPS_LOWER_INNER[-2:0:-1]])
+_LIP_INNER_UPPER = np.array(tp.LIPS_UPPER_INNER)
+_LIP_INNER_LOWER = np.array(tp.LIPS_LOWER_INNER)
+_LIP_OUTLINE = Outline.of(_LIP_RING[None], closed=True)  # 40 points: 0 and 20 the corners, 1..19 the upper lip
+_LIP_CORNERS = np.array([0, 20])
+_LIP_NEAR_CORNERS = np.array([1, 19, 21, 39])
+# Subject's left eye then right, each upper lid then lower, from the outer corner: 4 x 17 points.
+_EYE_LIDS = np.array([[tp.LEFT_EYE_UPPER, tp.LEFT_EYE_LOWER], [tp.RIGHT_EYE_UPPER, tp.RIGHT_EYE_LOWER]])
+_EYE_RINGS = np.concatenate([_EYE_LIDS[:, 0], _EYE_LIDS[:, 1, -2:0:-1]], axis=1)
+_EYE_OUTLINE = Outline.of(_EYE_LIDS.reshape(4, -1), closed=False)
+_EYE_CORNERS = np.array([0, 16, 17, 33, 34, 50, 51, 67])
+# Subject's left brow then right, each the upper edge from the outer end and the lower edge back: 2 x 20 points.
+_BROW_RINGS = np.array(
+    [[*tp.LEFT_BROW_UPPER, *tp.LEFT_BROW_LOWER[::-1]], [*tp.RIGHT_BROW_UPPER, *tp.RIGHT_BROW_LOWER[::-1]]]
+)
+_BROW_OUTLINE = Outline.of(_BROW_RINGS, closed=True)
+_BROW_TAILS = np.array([0, 1, 19, 20, 21, 39])
+_FACE_OVAL = np.array(tp.FACE_OVAL)
+_NOSE = np.array(tp.NOSE_OUTLINE)
+_SKIN_SAMPLES = tuple(np.array(r) for r in tp.SKIN_SAMPLES)
 
 
-def _two_class(feature: np.ndarray, inside: np.ndarray, outside: np.ndarray, min_gap: float) -> np.ndarray | None:
-    """Logits of 'like the ``inside`` sample' for one feature (positive = inside), or None if the samples agree."""
-    fin = feature[inside > 0.5]
-    fout = feature[outside > 0.5]
-    if fin.size < 8 or fout.size < 8:
-        return None
-    mu_in, mu_out = float(np.median(fin)), float(np.median(fout))
-    gap = mu_in - mu_out
-    if abs(gap) < min_gap:
-        return None
-    spread = 0.5 * (float(np.percentile(np.abs(fin - mu_in), 60)) + float(np.percentile(np.abs(fout - mu_out), 60)))
-    scale = max(abs(gap) / 4.0, spread, 1.0)
-    return (feature - 0.5 * (mu_in + mu_out)) * (np.sign(gap) / scale)
+def _halves(win: Window) -> tuple[slice, slice]:
+    """The window's columns either side of the nose bridge."""
+    x = min(max(round(float(win.pts[168, 0])), 1), win.shape[1] - 1)
+    return slice(0, x), slice(x, win.shape[1])
 
 
-_MOUTH = (*T.LIPS_UPPER_OUTER, *T.LIPS_LOWER_OUTER)
+def _upper_half(win: Window) -> np.ndarray:
+    """A polygon over the window's side of the upper lip, bounded by the line between the lips (extended)."""
+    pts = win.pts
+    mid = 0.5 * (pts[_LIP_INNER_UPPER] + pts[_LIP_INNER_LOWER])
+    far = float(sum(win.shape))
+    along = mid[-1] - mid[0]
+    along *= far / max(float(np.linalg.norm(along)), 1e-6)
+    up = pts[0] - pts[17]  # the middle of the upper lip's outer edge, from the lower lip's
+    up *= far / max(float(np.linalg.norm(up)), 1e-6)
+    ends = np.array([mid[-1] + along, mid[-1] + along + up, mid[0] - along + up, mid[0] - along])
+    return np.concatenate([mid, ends]).astype(np.float32)
+
+
+def _head_outlines(pts: np.ndarray, unit: float, pushes: Sequence[tuple[float, float]]) -> list[np.ndarray]:
+    """The face oval moved outward, for each ``(top, side)`` of ``pushes``.
+
+    Each oval point moves away from the face's centre by ``top`` face widths at the forehead, ``side`` at the
+    ears and nothing at the jaw, blending between; negative amounts pull it inward.
+    """
+    oval = pts[_FACE_OVAL]
+    up = pts[tp.FOREHEAD] - pts[tp.CHIN]
+    up /= max(float(np.linalg.norm(up)), 1e-6)
+    rel = oval - 0.5 * (pts[tp.FOREHEAD] + pts[tp.CHIN])
+    direction = rel / np.maximum(np.linalg.norm(rel, axis=1, keepdims=True), 1e-6)
+    cos = direction @ up
+    upper = np.maximum(cos, 0)[:, None]
+    lower = np.clip(1 + np.minimum(cos, 0) / 0.4, 0, 1)[:, None]
+    direction *= unit
+    return [oval + direction * np.where(upper > 0, side + (top - side) * upper, side * lower) for top, side in pushes]
+
+
+# -- the parser ---------------------------------------------------------------------------------------------------
+
+#: The parts cut out of the skin to give the ``face`` region (then the nose, to give ``face_skin``).
+_PARTS = ("left_eye", "right_eye", "left_brow", "right_brow", "upper_lip", "lower_lip", "mouth_interior")
 
 
 class LandmarkParser:
@@ -223,100 +398,165 @@ class LandmarkParser:
         """Soft masks of one face's classes (and regions, if enabled), as :class:`RoiMask` in frame coordinates."""
         from tryon.parsing import regions as region_builder
 
-        canvas = Canvas(frame, landmarks, self.options.work_size)
+        canvas = Canvas.of_face(frame, landmarks, self.options.work_size)
         probs = self.classes(canvas)
         out = {name: canvas.to_roi(p) for name, p in probs.items()}
+        # The skin map covers the whole face; the parts painted over it are cut out of it here, in the frame.
+        face = _cut(out.pop("skin"), *(out[n] for n in _PARTS))
+        out["face_skin"] = _cut(face, out["nose"])
         if self.options.regions:
             for name, p in region_builder.build(canvas, probs).items():
-                out[name] = canvas.to_roi(p)
+                out[name] = _cut(canvas.to_roi(p), *(out[c] for c in region_builder.CUT_BY.get(name, ())))
+            out["face"] = face
         return out
 
     def classes(self, cv: Canvas) -> dict[str, Prob]:
-        """Soft maps of the face classes on the working crop."""
+        """Soft maps of the face parts, and ``skin``: the whole facial skin with the parts inside it."""
         refine = self.options.refine
-        mouth = cv.window(_MOUTH, 0.08)
-        lips, inner = self._lips(mouth, refine)
-        upper_ring = [*T.LIPS_UPPER_OUTER, *T.LIPS_UPPER_INNER[::-1]]
-        lower_ring = [*T.LIPS_LOWER_OUTER, *T.LIPS_LOWER_INNER[::-1]]
-        is_upper = (mouth.blur(mouth.poly(upper_ring), 0.02) >= mouth.blur(mouth.poly(lower_ring), 0.02))
+        mouth = cv.window(_LIP_RING, 0.08)
+        lips, interior = self._lips(mouth, refine)
+        upper = lips * (mouth.poly(_upper_half(mouth)) > 0.5)
         out: dict[str, Prob] = {
-            "upper_lip": Prob(mouth, lips * is_upper),
-            "lower_lip": Prob(mouth, lips * ~is_upper),
-            "mouth_interior": Prob(mouth, inner),
+            "upper_lip": Prob(mouth, upper),
+            "lower_lip": Prob(mouth, lips - upper),
+            "mouth_interior": Prob(mouth, interior),
         }
-        for name, up, low in (("left_eye", T.LEFT_EYE_UPPER, T.LEFT_EYE_LOWER),
-                              ("right_eye", T.RIGHT_EYE_UPPER, T.RIGHT_EYE_LOWER)):
-            win = cv.window((*up, *low), 0.03)
-            prior = win.poly([*up, *low[::-1]])
-            out[name] = Prob(win, win.snap(win.blur(prior, 0.004), 0.006) if refine else prior)
-        for name, up, low in (("left_brow", T.LEFT_BROW_UPPER, T.LEFT_BROW_LOWER),
-                              ("right_brow", T.RIGHT_BROW_UPPER, T.RIGHT_BROW_LOWER)):
-            win = cv.window((*up, *low), 0.1)
-            prior = win.poly([*up, *low[::-1]])
-            out[name] = Prob(win, self._brow(win, prior) if refine else prior)
-        nose_win = cv.window(T.NOSE_OUTLINE, 0.03)
-        nose = nose_win.poly(T.NOSE_OUTLINE)
-        out["nose"] = Prob(nose_win, nose_win.snap(nose_win.blur(nose, 0.01)) if refine else nose)
-        face = cv.window()
-        oval = face.poly(T.FACE_OVAL)
-        skin = self._skin(face, oval) if refine else oval
-        parts = np.zeros(face.shape, np.float32)
-        for prob in out.values():
-            np.maximum(parts, prob.within(face), out=parts)
-        out["face_skin"] = Prob(face, np.clip(skin - parts, 0, 1))
+        eyes = cv.window(_EYE_RINGS.ravel(), 0.05)
+        brows = cv.window(_BROW_RINGS.ravel(), 0.07)
+        if refine and not eyes.empty and not brows.empty:
+            parts = [*self._eyes(eyes), *self._brows(brows)]
+        else:
+            parts = [eyes.poly(r) for r in _EYE_RINGS] + [brows.poly(r) for r in _BROW_RINGS]
+        for name, win, p in zip(_PARTS[:4], (eyes, eyes, brows, brows), parts):
+            out[name] = Prob(win, p)
+        nose = cv.window(_NOSE, 0.01)
+        out["nose"] = Prob(nose, nose.poly(_NOSE))
+        face = cv.coarse.window()
+        oval = face.poly(_FACE_OVAL)
+        out["skin"] = Prob(face, self._skin(face, oval) if refine and not face.empty else oval)
         return out
 
-    # -- refinements --------------------------------------------------------------------------------------
+    # -- refinements -------------------------------------------------------------------------------------------
 
     def _lips(self, win: Window, refine: bool) -> tuple[np.ndarray, np.ndarray]:
-        """(lips, mouth interior): the outer edge refined by colour; the inner edge from the inner contour."""
-        outer = win.poly([*T.LIPS_UPPER_OUTER, *T.LIPS_LOWER_OUTER[::-1]])
-        inner = win.poly([*T.LIPS_UPPER_INNER, *T.LIPS_LOWER_INNER[::-1]])
-        if not refine:
-            return np.clip(outer - inner, 0, 1), inner
-        lips_prior = np.clip(outer - inner, 0, 1)
-        core = win.erode(lips_prior, 0.012)
-        ring = win.dilate(outer, 0.06) - win.dilate(outer, 0.025)
-        lab = win.lab
-        logits = 1.2 * _logit(win.blur(outer, 0.01) * 0.96 + 0.02)
-        score = _two_class(lab[:, :, 1] - 0.35 * lab[:, :, 2], core, ring, min_gap=2.5)
-        if score is not None:
-            logits = logits + 1.2 * np.clip(score, -6, 6)
-        band = win.dilate(outer, 0.04)
-        mouth = _sigmoid(logits) * band
-        mouth = np.maximum(mouth, inner)
-        mouth = win.snap(mouth, 0.008, 1e-3)
-        lips = np.clip(mouth - inner, 0, 1)
-        return lips, np.minimum(inner, mouth)
+        """(lips, mouth interior): the outer edge moved to the lip colour's edge; the inner edge from landmarks.
 
-    def _brow(self, win: Window, prior: np.ndarray) -> np.ndarray:
-        area = win.dilate(prior, 0.04)
-        ring = win.dilate(prior, 0.085) - win.dilate(prior, 0.055)
-        L = win.lab[:, :, 0]
-        inside = L[area > 0.5]
-        if inside.size < 8:
-            return prior
-        dark = ((area > 0.5) & (L <= np.percentile(inside, 30))).astype(np.float32)
-        score = _two_class(L, dark, ring, min_gap=4.0)
-        if score is None:
-            return win.snap(prior)
-        logits = 1.2 * score + 0.8 * _logit(win.blur(prior, 0.03) * 0.9 + 0.05)
-        return win.snap(_sigmoid(logits) * area, 0.01)
+        A closed mouth (lips less than a working pixel apart) has no interior: the line between the lips is lips.
+        """
+        pts = win.pts
+        gap = pts[_LIP_INNER_LOWER] - pts[_LIP_INNER_UPPER]  # 0 at the corners
+        is_open = float(np.max((gap * gap).sum(axis=1))) >= 1.0
+        inner = win.poly(_LIP_INNER) if is_open else win.zeros()
+        outer = self._lip_outline(win, inner) if refine and not win.empty else win.poly(_LIP_RING)
+        np.maximum(outer, inner, out=outer)
+        outer -= inner
+        return outer, inner
+
+    def _lip_outline(self, win: Window, inner: np.ndarray) -> np.ndarray:
+        """The outer lip outline moved, along its normals, to where the lip colour gives way to the skin's."""
+        u = win.unit
+        pts = _LIP_OUTLINE.points(win.pts)
+        n = _LIP_OUTLINE.normals(pts)
+        core = win.fill(pts - n * (0.008 * u))
+        core[inner > 0.5] = 0
+        skin = win.fill(pts + n * (0.06 * u))
+        win.fill(pts + n * (0.025 * u), out=skin, value=0)
+        found = lda(win.ycc, core.view(bool), skin.view(bool), (4.0, 1.0, 1.0))
+        if found is None:
+            return win.poly(_LIP_RING)
+        feat = win.blur(found[0], 0.003)
+        mid, lo, hi = edge_table(((_LIP_LOWER, 1), (_LIP_UPPER, 19), (_LIP_LOWER, 20)))
+        off = edge_offsets(feat, pts, n, _LIP_UPPER.reach * u, mid, _LIP_UPPER.pull)
+        np.clip(off, lo * u, hi * u, out=off)
+        off[_LIP_CORNERS] = 0.0  # thin and dark at the corners: keep the landmarks
+        off[_LIP_NEAR_CORNERS] = np.maximum(off[_LIP_NEAR_CORNERS], 0)
+        return win.poly(pts + n * smooth(off)[:, None])
+
+    def _eyes(self, win: Window) -> list[np.ndarray]:
+        """Both eyes: the lid margins moved to where each eye's lid skin colour starts."""
+        u = win.unit
+        pts = _EYE_OUTLINE.points(win.pts)
+        lids = pts.reshape(2, 2, 17, 2)
+        centers = np.repeat(0.5 * (lids[:, 0, 8] + lids[:, 1, 8]), 2, axis=0)
+        n = _EYE_OUTLINE.normals(pts, centers)
+        rim = n.reshape(2, 2, 17, 2)
+        rings = np.concatenate([lids[:, 0], lids[:, 1, -2:0:-1]], axis=1)  # closed outlines of the two eyes
+        out_n = np.concatenate([rim[:, 0], rim[:, 1, -2:0:-1]], axis=1)
+        lid_skin = win.fill(*(rings + out_n * (0.045 * u)))
+        win.fill(*(rings + out_n * (0.02 * u)), out=lid_skin, value=0)
+        ycc = win.ycc
+        d2 = win.zeros()
+        for half in _halves(win):  # each eye its own model: the light often differs across the face
+            model = Gaussian.fit(sample(ycc[:, half], lid_skin.view(bool)[:, half]), (20.0, 2.0, 2.0))
+            if model is None:
+                return [win.poly(r) for r in rings]
+            d2[:, half] = model.d2(ycc[:, half])
+        feat = win.blur(1.0 - np.exp(d2 * np.float32(-0.5 / _EYE_K)), 0.003)
+        mid, lo, hi = edge_table(((_EYE_UPPER, 17), (_EYE_LOWER, 17), (_EYE_UPPER, 17), (_EYE_LOWER, 17)))
+        off = edge_offsets(feat, pts, n, _EYE_UPPER.reach * u, mid, _EYE_UPPER.pull)
+        np.clip(off, lo * u, hi * u, out=off)
+        off[_EYE_CORNERS] = 0.0  # the corners stay on the landmarks
+        moved = (pts + n * smooth(off.reshape(4, 17), closed=False).reshape(-1, 1)).reshape(2, 2, 17, 2)
+        return [win.poly(np.concatenate([lid[0], lid[1, -2:0:-1]])) for lid in moved]
+
+    def _brows(self, win: Window) -> list[np.ndarray]:
+        """Both brows: their outlines moved to where each brow's hair gives way to the skin around it."""
+        u = win.unit
+        pts = _BROW_OUTLINE.points(win.pts)
+        n = _BROW_OUTLINE.normals(pts)
+        rings, rims = pts.reshape(2, 20, 2), n.reshape(2, 20, 2)
+        hair = win.fill(*rings).view(bool)
+        skin = win.fill(*(rings + rims * (0.06 * u)))
+        win.fill(*(rings + rims * (0.03 * u)), out=skin, value=0)
+        ycc = win.ycc
+        feat = win.zeros()
+        for half in _halves(win):  # each brow its own model
+            found = lda(ycc[:, half], hair[:, half], skin.view(bool)[:, half], (4.0, 1.0, 1.0))
+            if found is None:
+                return [win.poly(r) for r in rings]
+            feat[:, half] = found[0]
+        feat = win.blur(feat, 0.004)
+        off = edge_offsets(feat, pts, n, _BROW.reach * u, _BROW.mid, _BROW.pull)
+        np.clip(off, -_BROW.inward * u, _BROW.outward * u, out=off)
+        off[_BROW_TAILS] = np.minimum(off[_BROW_TAILS], _BROW_TAIL * u)
+        moved = pts + n * (smooth(off.reshape(2, 20)).reshape(-1, 1) + _BROW_GROW * u)
+        return [win.poly(moved[:20]), win.poly(moved[20:])]
 
     def _skin(self, win: Window, oval: np.ndarray) -> np.ndarray:
-        sample = win.erode(oval, 0.1)
-        lab = win.lab
-        feats = lab[sample > 0.5]
-        if feats.shape[0] < 32:
+        """The facial skin: the face oval, grown by the face's own skin colour up to the hairline and the ears.
+
+        Two colour Gaussians, one of the cheeks (and the forehead where it is not hair) and one of a band around
+        the head (hair, background), decide between the oval pulled inward (skin whatever its colour: beards,
+        shadows) and the oval pushed outward (the forehead up to the hairline, the ears). Only the skin joined to
+        the face is kept.
+        """
+        reach, core, around = _head_outlines(
+            win.pts,
+            win.unit,
+            ((_SKIN_TOP, _SKIN_SIDE), (-_SKIN_IN_TOP, -_SKIN_IN_SIDE), (_SKIN_TOP + _SKIN_BG, _SKIN_SIDE + _SKIN_BG)),
+        )
+        ycc = win.ycc
+        # The cheeks under the eyes are the surest skin; the forehead (often lit differently) joins them where it
+        # is not hair (bangs).
+        cheeks = sample(ycc, win.fill(*_SKIN_SAMPLES[:2]).view(bool))
+        skin = Gaussian.fit(cheeks, (30.0, 2.0, 2.0), 24)
+        if skin is not None:
+            forehead = sample(ycc, win.fill(_SKIN_SAMPLES[2]).view(bool))
+            if len(forehead):
+                forehead = forehead[skin.d2(forehead[:, None])[:, 0] < 9.0]
+                skin = Gaussian.fit(np.concatenate([cheeks, forehead]), (30.0, 2.0, 2.0), 24)
+        band = win.fill(around)
+        win.fill(reach, out=band, value=0)
+        other = Gaussian.fit(sample(ycc, band.view(bool)), (30.0, 4.0, 4.0), 24)
+        if skin is None or other is None:
             return oval
-        mu = np.median(feats, axis=0)
-        cov = np.cov((feats - mu).T) + np.diag([25.0, 4.0, 4.0])
-        inv = np.linalg.inv(cov).astype(np.float32)
-        d = lab - mu.astype(np.float32)
-        d2 = (d @ inv * d).sum(axis=2)
-        p_color = np.exp(-0.125 * d2)
-        near = np.clip(1.0 - win.distance_outside(oval) / 0.12, 0, 1)
-        prior = win.blur(oval, 0.03)
-        p = np.clip(0.5 * prior + 0.8 * p_color * near, 0, 1) * (near > 0)
-        p = np.where(sample > 0.5, np.maximum(p, 0.9), p)
-        return win.snap(p, 0.015)
+        llr = 0.5 * (other.d2(ycc) - skin.d2(ycc) + (other.logdet - skin.logdet))
+        soft_core = win.poly(core)
+        p = soft_core + (win.poly(reach) - soft_core) * win.blur(sigmoid(llr), 0.01)
+        # Keep only the skin joined to the face: skin-coloured patches in the hair or the background go.
+        count, labels, stats, _ = cv2.connectedComponentsWithStats((p > 0.5).view(np.uint8), connectivity=4)
+        if count > 2:
+            x, y = (int(v) for v in np.clip(np.round(win.pts[tp.NOSE_TIP]), 0, (win.shape[1] - 1, win.shape[0] - 1)))
+            face = int(labels[y, x]) or 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+            p *= cv2.dilate((labels == face).view(np.uint8), None).view(bool)
+        return p

@@ -1,30 +1,115 @@
 """Effect regions: soft masks that overlap the partition (cheeks, lids, lash lines, irises, teeth, ...).
 
-Each region is drawn in a window of the face's working crop from landmarks, sized in face widths, and clipped by
-the parsed classes where a real edge bounds it (irises by the eyelids, teeth by the lips, blush by the skin).
+Each region is drawn from landmarks in a window of the face's working crop, sized in face widths, and clipped by
+the parsed classes where a real edge bounds it: the irises by the eyelids, the teeth by the lips, the lids by the
+eyes and brows, the blush by the skin. Sharp regions (lash lines, irises) are drawn at the working resolution;
+smooth ones (lids, crease, under-eye, cheeks, contour, highlight) on the coarse level, then cut in the frame by the
+classes named in :data:`CUT_BY`. The ``face`` region (skin and nose, without the other parts) is cut by the parser.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from tryon.parsing._features import Outline
 from tryon.parsing.landmarks import Canvas, Prob, Window
-from tryon.perception import topology as T
+from tryon.perception import topology as tp
 
 __all__ = ["build"]
 
 
-def _disc(win: Window, center: np.ndarray, radius: float) -> np.ndarray:
-    out = np.zeros(win.shape, np.float32)
-    c = np.round(center * 16).astype(int)
-    cv2.circle(out, (int(c[0]), int(c[1])), max(1, round(radius * 16)), 1.0, -1, cv2.LINE_AA, 4)
+def _rings(*pairs: tuple[tuple[int, ...], tuple[int, ...]]) -> list[np.ndarray]:
+    """Closed outlines between two landmark chains (the second one walked back)."""
+    return [np.array([*a, *b[::-1]]) for a, b in pairs]
+
+
+# Subject's right then left eye: the lid zone (lash line to the ring under the brow), the under-eye zone, the
+# crease line, the lash lines and the irises (centre, then four rim points).
+_LIDS = _rings((tp.RIGHT_EYE_UPPER, tp.RIGHT_EYE_UPPER_3), (tp.LEFT_EYE_UPPER, tp.LEFT_EYE_UPPER_3))
+_UNDER = _rings((tp.RIGHT_EYE_LOWER, tp.RIGHT_EYE_LOWER_3), (tp.LEFT_EYE_LOWER, tp.LEFT_EYE_LOWER_3))
+_CREASE = Outline.of(np.array([tp.RIGHT_EYE_UPPER_2, tp.LEFT_EYE_UPPER_2]), closed=False)
+_UPPER_LASHES = [np.array(tp.RIGHT_EYE_UPPER), np.array(tp.LEFT_EYE_UPPER)]
+_LOWER_LASHES = [np.array(tp.RIGHT_EYE_LOWER), np.array(tp.LEFT_EYE_LOWER)]
+_IRISES = np.array([tp.RIGHT_IRIS, tp.LEFT_IRIS])
+_EYE_AREA = np.array(tp.EYE_AREA)
+# The face regions' lines: along the jaw, the cheekbones' tops and the nose bridge.
+_JAWS = [np.array([172, 136, 150, 149]), np.array([397, 365, 379, 378])]
+_CHEEKBONES = [np.array([116, 118]), np.array([345, 347])]
+_NOSE_BRIDGE = np.array([168, 6, 197, 195])
+
+
+#: Regions cut by classes in the frame (after mapping back): a soft mask times (1 - each class's mask).
+CUT_BY: dict[str, tuple[str, ...]] = {
+    "lids": ("left_eye", "right_eye", "left_brow", "right_brow"),
+    "crease": ("left_eye", "right_eye", "left_brow", "right_brow"),
+    "under_eye": ("left_eye", "right_eye"),
+    "cheeks": ("upper_lip", "lower_lip", "left_eye", "right_eye"),
+    "contour": ("upper_lip", "lower_lip"),
+    "highlight": ("upper_lip", "lower_lip", "left_eye", "right_eye"),
+}
+
+
+def build(cv: Canvas, probs: dict[str, Prob]) -> dict[str, Prob]:
+    """Builds the effect regions of one face (all but ``face``) from its canvas and class maps.
+
+    The regions named in :data:`CUT_BY` still overlap the classes that bound them; the parser cuts them.
+    """
+    mouth = probs["upper_lip"].window
+    brows = probs["left_brow"].window
+    out = {
+        "lips": Prob(mouth, probs["upper_lip"].p + probs["lower_lip"].p),
+        "teeth": Prob(mouth, _teeth(mouth, probs["mouth_interior"].p)),
+        "brows": Prob(brows, np.maximum(probs["left_brow"].p, probs["right_brow"].p)),
+    }
+    out.update(_eye_regions(cv, probs))
+    out.update(_face_regions(probs["skin"]))
     return out
 
 
-def _ellipse(win: Window, center: np.ndarray, axes: tuple[float, float], angle: float) -> np.ndarray:
-    out = np.zeros(win.shape, np.float32)
-    cv2.ellipse(out, ((float(center[0]), float(center[1])), (2 * axes[0], 2 * axes[1]), angle), 1.0, -1, cv2.LINE_AA)
+def _teeth(mouth: Window, interior: np.ndarray) -> np.ndarray:
+    """Bright, low-chroma pixels inside the mouth."""
+    inside = interior > 0.5
+    if np.count_nonzero(inside) <= 8:
+        return mouth.zeros()
+    ycc = mouth.ycc
+    light = ycc[:, :, 0]
+    chroma = np.abs(ycc[:, :, 1] - 128) + np.abs(ycc[:, :, 2] - 128)
+    ref = float(np.median(light[inside]))
+    teeth = np.clip((light - ref) * np.float32(1 / 30) + 0.5, 0, 1) * np.clip(1.6 - chroma * np.float32(1 / 16), 0, 1)
+    return teeth * interior
+
+
+def _eye_regions(cv: Canvas, probs: dict[str, Prob]) -> dict[str, Prob]:
+    """Lids, crease and under-eye (smooth zones, on the coarse level); lash lines and irises in the eyes' window."""
+    coarse = cv.coarse
+    win = coarse.window(_EYE_AREA, 0.03)
+    lids = win.poly(*_LIDS)
+    under = win.poly(*_UNDER)
+    # The crease is a band 0.025 face widths across: drawn as a polygon, the coarse level keeps its width exact.
+    line = _CREASE.points(win.pts)
+    half = _CREASE.normals(line) * (0.0125 * coarse.unit)
+    sides = (line + half).reshape(2, -1, 2), (line - half).reshape(2, -1, 2)
+    crease = win.poly(*(np.concatenate([a, b[::-1]]) for a, b in zip(*sides)))
+    out = {
+        "lids": Prob(win, win.blur(lids, 0.012)),
+        "crease": Prob(win, win.blur(crease, 0.012)),
+        "under_eye": Prob(win, win.blur(under, 0.012)),
+    }
+    # Lash lines and irises are sharp: the working resolution, in the eyes' own window.
+    small = probs["left_eye"].window
+    eyes = np.maximum(probs["left_eye"].p, probs["right_eye"].p)
+    soft_eye = 1 - 0.7 * eyes
+    out["upper_lash_line"] = Prob(small, small.lines(_UPPER_LASHES, 0.014) * soft_eye)
+    out["lower_lash_line"] = Prob(small, small.lines(_LOWER_LASHES, 0.009) * soft_eye)
+    iris = small.pts[_IRISES]
+    centers = iris[:, 0]
+    radii = np.sqrt(((iris[:, 1:] - centers[:, None]) ** 2).sum(axis=2)).mean(axis=1)
+    rings = small.zeros()
+    for c, r in zip(centers, radii):  # a ring: the iris with its pupil cut out
+        small.disc(c, float(r), out=rings)
+    for c, r in zip(centers, radii):
+        small.disc(c, 0.42 * float(r), out=rings, value=0.0)
+    out["irises"] = Prob(small, rings * eyes)
     return out
 
 
@@ -33,98 +118,37 @@ def _angle(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(d[1], d[0])))
 
 
-_EYE_SIDES = (
-    (T.RIGHT_EYE_UPPER, T.RIGHT_EYE_LOWER, T.RIGHT_EYE_UPPER_2, T.RIGHT_EYE_UPPER_3, T.RIGHT_EYE_LOWER_3,
-     T.RIGHT_BROW_UPPER, T.RIGHT_IRIS),
-    (T.LEFT_EYE_UPPER, T.LEFT_EYE_LOWER, T.LEFT_EYE_UPPER_2, T.LEFT_EYE_UPPER_3, T.LEFT_EYE_LOWER_3,
-     T.LEFT_BROW_UPPER, T.LEFT_IRIS),
-)
-
-
-def build(cv: Canvas, probs: dict[str, Prob]) -> dict[str, Prob]:
-    """Builds every effect region of one face from its canvas and class maps."""
-    face = cv.window()
-    u = cv.unit
-    skin = probs["face_skin"].within(face)
-    face_all = np.clip(skin + probs["nose"].within(face), 0, 1)
-    out: dict[str, Prob] = {"face": Prob(face, face_all)}
-
-    mouth = probs["upper_lip"].window
-    out["lips"] = Prob(mouth, np.clip(probs["upper_lip"].p + probs["lower_lip"].p, 0, 1))
-
-    # Eyes: one window over both eyes and brows.
-    eye_ids = [i for side in _EYE_SIDES for ring in side for i in ring]
-    eyes_win = cv.window(eye_ids, 0.04)
-    p = eyes_win.pts
-    eyes = np.maximum(probs["left_eye"].within(eyes_win), probs["right_eye"].within(eyes_win))
-    brows = np.maximum(probs["left_brow"].within(eyes_win), probs["right_brow"].within(eyes_win))
-    out["brows"] = Prob(eyes_win, brows)
-    lids = np.zeros(eyes_win.shape, np.float32)
-    crease = np.zeros_like(lids)
-    upper_lash = np.zeros_like(lids)
-    lower_lash = np.zeros_like(lids)
-    under = np.zeros_like(lids)
-    irises = np.zeros_like(lids)
-    for up, low, up2, up3, low3, _brow, iris in _EYE_SIDES:
-        lids = np.maximum(lids, eyes_win.poly([*up, *up3[::-1]]))
-        crease = np.maximum(crease, eyes_win.line(np.array(up2), 0.025))
-        upper_lash = np.maximum(upper_lash, eyes_win.line(np.array(up), 0.014))
-        lower_lash = np.maximum(lower_lash, eyes_win.line(np.array(low), 0.009))
-        under = np.maximum(under, eyes_win.poly([*low, *low3[::-1]]))
-        center = p[iris[0]]
-        radius = float(np.mean(np.linalg.norm(p[list(iris[1:])] - center, axis=1)))
-        ring = cv2.GaussianBlur(_disc(eyes_win, center, radius), (0, 0), max(0.5, 0.08 * radius)) - \
-            cv2.GaussianBlur(_disc(eyes_win, center, 0.42 * radius), (0, 0), max(0.5, 0.05 * radius))
-        irises = np.maximum(irises, np.clip(ring, 0, 1))
-    not_eye = 1 - eyes
-    skin_e = probs["face_skin"].within(eyes_win)
-    out["lids"] = Prob(eyes_win, eyes_win.blur(lids, 0.012) * not_eye * (1 - brows))
-    out["crease"] = Prob(eyes_win, eyes_win.blur(crease, 0.012) * not_eye * (1 - brows))
-    out["upper_lash_line"] = Prob(eyes_win, eyes_win.blur(upper_lash, 0.003) * (1 - 0.7 * eyes))
-    out["lower_lash_line"] = Prob(eyes_win, eyes_win.blur(lower_lash, 0.003) * (1 - 0.7 * eyes))
-    out["under_eye"] = Prob(eyes_win, eyes_win.blur(under, 0.02) * not_eye * skin_e)
-    out["irises"] = Prob(eyes_win, irises * eyes)
+def _face_regions(skin_map: Prob) -> dict[str, Prob]:
+    """Cheeks, contour and highlight, within the skin, in the skin's own window (the coarse level)."""
+    face, skin = skin_map.window, skin_map.p
+    u = face.unit
+    fp = face.pts
 
     # Cheeks: an ellipse on the apple of each cheek, tilted toward the temple.
-    cheeks = np.zeros(face.shape, np.float32)
-    fp = face.pts
-    for center, temple in ((T.RIGHT_CHEEK_CENTER, 234), (T.LEFT_CHEEK_CENTER, 454)):
+    cheeks = face.zeros()
+    for center, temple in ((tp.RIGHT_CHEEK_CENTER, 234), (tp.LEFT_CHEEK_CENTER, 454)):
         c = 0.65 * fp[center] + 0.35 * fp[temple]
-        cheeks = np.maximum(cheeks, _ellipse(face, c, (0.13 * u, 0.085 * u), _angle(fp[center], fp[temple])))
-    out["cheeks"] = Prob(face, face.blur(cheeks, 0.05) * skin)
-
-    # Teeth: bright, low-chroma pixels inside the mouth.
-    interior = probs["mouth_interior"].p
-    teeth = np.zeros(mouth.shape, np.float32)
-    inside = interior > 0.5
-    if inside.sum() > 8:
-        lab = mouth.lab
-        light = lab[:, :, 0]
-        chroma = np.hypot(lab[:, :, 1] - 128, lab[:, :, 2] - 128)
-        ref = float(np.percentile(light[inside], 50))
-        teeth = np.clip((light - ref) / 30.0 + 0.5, 0, 1) * np.clip(1 - (chroma - 18) / 20.0, 0, 1)
-        teeth = mouth.blur(teeth * interior, 0.004)
-    out["teeth"] = Prob(mouth, teeth)
+        face.ellipse(c, (0.13 * u, 0.085 * u), _angle(fp[center], fp[temple]), out=cheeks)
 
     # Contour: under the cheekbones toward the mouth corner, the temples and along the jaw.
-    contour = np.zeros(face.shape, np.float32)
-    for ear, corner, temple, jaw in ((234, 61, 54, (172, 136, 150, 149)), (454, 291, 284, (397, 365, 379, 378))):
-        start = fp[ear]
-        end = start + 0.55 * (fp[corner] - start)
-        contour = np.maximum(contour, face.line(np.array([start, end]), 0.07))
-        toward = (fp[ear] - fp[temple]) / (np.linalg.norm(fp[ear] - fp[temple]) + 1e-6)
-        contour = np.maximum(contour, _disc(face, fp[temple] + 0.03 * u * toward, 0.07 * u))
-        contour = np.maximum(contour, face.line(np.array(jaw), 0.06))
-    out["contour"] = Prob(face, face.blur(contour, 0.04) * skin)
+    ears, corners, temples = fp[[234, 454]], fp[[61, 291]], fp[[54, 284]]
+    hollows = np.stack([ears, ears + 0.55 * (corners - ears)], axis=1)
+    contour = face.lines(list(hollows), 0.07)
+    face.lines(_JAWS, 0.06, out=contour)
+    toward = ears - temples
+    toward /= np.linalg.norm(toward, axis=1, keepdims=True) + 1e-6
+    for c in temples + 0.03 * u * toward:
+        face.disc(c, 0.07 * u, out=contour)
 
     # Highlight: cheekbone tops, nose bridge, cupid's bow, chin.
-    roll = np.radians(_angle(fp[T.RIGHT_EYE_OUTER], fp[T.LEFT_EYE_OUTER]))
+    roll = np.radians(_angle(fp[tp.RIGHT_EYE_OUTER], fp[tp.LEFT_EYE_OUTER]))
     up = np.array([np.sin(roll), -np.cos(roll)], np.float32)
-    hl = np.zeros(face.shape, np.float32)
-    for a, b in ((116, 118), (345, 347)):
-        hl = np.maximum(hl, face.line(np.array([fp[a], fp[b]]), 0.05))
-    hl = np.maximum(hl, face.line(np.array([168, 6, 197, 195]), 0.035))
-    hl = np.maximum(hl, _disc(face, fp[0] + 0.025 * u * up, 0.018 * u))
-    hl = np.maximum(hl, _disc(face, 0.6 * fp[T.CHIN] + 0.4 * fp[17], 0.04 * u))
-    out["highlight"] = Prob(face, face.blur(hl, 0.02) * face_all)
-    return out
+    hl = face.lines(_CHEEKBONES, 0.05)
+    face.lines([_NOSE_BRIDGE], 0.035, out=hl)
+    face.disc(fp[0] + 0.025 * u * up, 0.018 * u, out=hl)
+    face.disc(0.6 * fp[tp.CHIN] + 0.4 * fp[17], 0.04 * u, out=hl)
+    return {
+        "cheeks": Prob(face, face.blur(cheeks, 0.05) * skin),
+        "contour": Prob(face, face.blur(contour, 0.04) * skin),
+        "highlight": Prob(face, face.blur(hl, 0.02) * skin),
+    }

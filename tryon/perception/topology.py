@@ -7,8 +7,12 @@ image's right in a non-mirrored photo).
 from __future__ import annotations
 
 # Face outline, clockwise from the top of the forehead.
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148,
-             176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+# fmt: off
+FACE_OVAL = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)
+# fmt: on
 
 # Lips, each contour from the right mouth corner (61 / 78) to the left one (291 / 308).
 LIPS_UPPER_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
@@ -43,14 +47,29 @@ RIGHT_IRIS = (468, 469, 470, 471, 472)
 LEFT_IRIS = (473, 474, 475, 476, 477)
 
 # Nose: an outline from the bridge between the eyes, down the right side, under the nostrils, up the left.
-NOSE_OUTLINE = (168, 193, 245, 188, 174, 217, 126, 209, 49, 64, 98, 97, 2, 326, 327, 294, 279, 429, 355, 437,
-                399, 412, 465, 417)
+# fmt: off
+NOSE_OUTLINE = (
+    168, 193, 245, 188, 174, 217, 126, 209, 49, 64, 98, 97, 2, 326, 327, 294, 279, 429,
+    355, 437, 399, 412, 465, 417,
+)
+# fmt: on
 
 # Cheeks: the apple of each cheek, centre landmark then a ring around it.
 RIGHT_CHEEK_CENTER = 205
 LEFT_CHEEK_CENTER = 425
 RIGHT_CHEEKBONE = (116, 117, 118, 119, 100, 142, 203, 206, 216, 192, 213, 147, 123)
 LEFT_CHEEKBONE = (345, 346, 347, 348, 329, 371, 423, 426, 436, 416, 433, 376, 352)
+
+# Skin colour samples: the cheeks under the eyes and the middle of the forehead.
+SKIN_SAMPLES = (
+    (117, 118, 119, 120, 100, 142, 203, 206, 207, 187, 123),
+    (346, 347, 348, 349, 329, 371, 423, 426, 427, 411, 352),
+    (67, 109, 10, 338, 297, 299, 337, 151, 108, 69),
+)
+
+# The area of the eye regions: the brows' upper edges down to the rings on the cheeks (a window around these holds
+# both eyes, both brows and the lids between them).
+EYE_AREA = tuple(sorted({*RIGHT_BROW_UPPER, *LEFT_BROW_UPPER, *RIGHT_EYE_LOWER_3, *LEFT_EYE_LOWER_3}))
 
 # Landmarks used to scale things to the face.
 RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263

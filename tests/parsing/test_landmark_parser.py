@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tryon.errors import InputError
+from tryon.geometry import RoiMask
+from tryon.parsing.classes import FACE_CLASSES, REGIONS
+from tryon.parsing.landmarks import LandmarkParser, LandmarkParserOptions
+
+ALL_MASKS = (*FACE_CLASSES, *REGIONS)
+
+
+@pytest.fixture(scope="module")
+def parser() -> LandmarkParser:
+    return LandmarkParser()
+
+
+def inside_frame(mask: RoiMask, shape: tuple[int, ...]) -> bool:
+    b = mask.box
+    return b.empty or (0 <= b.x0 < b.x1 <= shape[1] and 0 <= b.y0 < b.y1 <= shape[0])
+
+
+def center(mask: RoiMask) -> tuple[float, float]:
+    ys, xs = np.nonzero(mask.alpha >= 128)
+    return mask.box.x0 + float(xs.mean()), mask.box.y0 + float(ys.mean())
+
+
+def solid(mask: RoiMask, shape: tuple[int, ...]) -> np.ndarray:
+    return mask.full(shape[:2]) >= 128
+
+
+def test_every_class_and_region_is_present_inside_the_frame(face_cases, parser):
+    for case in face_cases:
+        face = case.parse.faces[0]
+        masks = parser.parse_face(case.frame, face.landmarks)
+        assert set(masks) == set(ALL_MASKS), case.name
+        for name, mask in masks.items():
+            assert isinstance(mask, RoiMask), (case.name, name)
+            assert inside_frame(mask, case.frame.shape), (case.name, name, mask.box)
+        # A frontal face with a closed mouth: every part but the mouth's inside and the teeth is there.
+        for name in set(ALL_MASKS) - {"mouth_interior", "teeth"}:
+            assert not masks[name].is_empty, (case.name, name)
+
+
+def test_parts_sit_where_a_face_has_them(face_cases, parser):
+    for case in face_cases:
+        face = case.parse.faces[0]
+        masks = parser.parse_face(case.frame, face.landmarks)
+        face_w = float(np.linalg.norm(face.points[454] - face.points[234]))
+        c = {
+            name: center(masks[name])
+            for name in ("left_eye", "right_eye", "left_brow", "right_brow", "nose", "upper_lip", "lower_lip")
+        }
+        # "Left" is the subject's left: the image's right in a photo.
+        assert c["left_eye"][0] > c["right_eye"][0], case.name
+        assert c["left_brow"][0] > c["right_brow"][0], case.name
+        for side in ("left", "right"):
+            assert c[f"{side}_brow"][1] < c[f"{side}_eye"][1], (case.name, side)
+        assert max(c["left_eye"][1], c["right_eye"][1]) < c["nose"][1] < c["upper_lip"][1] < c["lower_lip"][1]
+        # Sizes in face widths: an eye is a few hundredths of a face, the lips a good part of one.
+        eye = masks["left_eye"].box
+        assert 0.1 * face_w < eye.width < 0.35 * face_w, (case.name, eye)
+        lips = masks["lips"].box
+        assert 0.25 * face_w < lips.width < 0.7 * face_w, (case.name, lips)
+        skin = masks["face_skin"].box
+        assert 0.9 * face_w < skin.width < 1.6 * face_w, (case.name, skin)
+
+
+def test_lips_are_whole_and_apart_from_the_mouth_inside(face_cases, parser):
+    for case in face_cases:
+        masks = parser.parse_face(case.frame, case.parse.faces[0].landmarks)
+        shape = case.frame.shape
+        upper, lower = solid(masks["upper_lip"], shape), solid(masks["lower_lip"], shape)
+        interior = solid(masks["mouth_interior"], shape)
+        lips = upper | lower
+        assert np.count_nonzero(lips & interior) <= 0.02 * np.count_nonzero(lips), case.name
+        assert np.count_nonzero(upper & lower) <= 0.02 * np.count_nonzero(lips), case.name
+        # No gap between the lips of a closed mouth: filling the lips' holes (with the inside) adds next to nothing.
+        filled = lips.astype(np.uint8)
+        contours, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(filled, contours, -1, 1, cv2.FILLED)
+        holes = np.count_nonzero(filled.astype(bool) & ~lips & ~interior)
+        assert holes <= 0.01 * np.count_nonzero(lips), (case.name, holes)
+
+
+def test_regions_respect_the_classes(face_cases, parser):
+    for case in face_cases:
+        masks = parser.parse_face(case.frame, case.parse.faces[0].landmarks)
+        shape = case.frame.shape
+        eyes = solid(masks["left_eye"], shape) | solid(masks["right_eye"], shape)
+        lips = solid(masks["lips"], shape)
+        irises = masks["irises"].full(shape[:2])
+        assert np.count_nonzero((irises >= 128) & ~eyes) == 0, case.name  # clipped by the lids
+        lids = solid(masks["lids"], shape)
+        assert np.count_nonzero(lids & eyes) <= 0.02 * np.count_nonzero(lids), case.name
+        face = solid(masks["face"], shape)
+        assert np.count_nonzero(face & (eyes | lips)) <= 0.02 * np.count_nonzero(eyes | lips), case.name
+        # The face region is the skin and the nose.
+        skin_and_nose = solid(masks["face_skin"], shape) | solid(masks["nose"], shape)
+        assert np.count_nonzero(face ^ skin_and_nose) <= 0.02 * np.count_nonzero(face), case.name
+
+
+@pytest.mark.parametrize("side", ["left", "right", "top", "bottom"])
+def test_a_face_cut_by_the_frame_edge_parses(face_case, parser, side):
+    frame = face_case.frame
+    lm = face_case.parse.faces[0].landmarks.copy()
+    x0, y0 = lm[:, :2].min(axis=0)
+    x1, y1 = lm[:, :2].max(axis=0)
+    cx, cy = int((x0 + x1) / 2), int((y0 + y1) / 2)
+    if side == "left":
+        cut = frame[:, cx:]
+        lm[:, 0] -= cx
+    elif side == "right":
+        cut = frame[:, :cx]
+    elif side == "top":
+        cut = frame[cy:]
+        lm[:, 1] -= cy
+    else:
+        cut = frame[:cy]
+    cut = np.ascontiguousarray(cut)
+    masks = parser.parse_face(cut, lm)
+    assert set(masks) == set(ALL_MASKS)
+    for name, mask in masks.items():
+        assert inside_frame(mask, cut.shape), (side, name, mask.box)
+    assert not masks["face_skin"].is_empty
+
+
+@pytest.mark.parametrize("face_width", [24, 48])
+def test_a_tiny_face_parses(face_case, parser, face_width):
+    lm = face_case.parse.faces[0].landmarks
+    scale = face_width / float(np.linalg.norm(lm[454, :2] - lm[234, :2]))
+    small = cv2.resize(face_case.frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    masks = parser.parse_face(small, (lm * np.float32(scale)).astype(np.float32))
+    assert set(masks) == set(ALL_MASKS)
+    for name, mask in masks.items():
+        assert inside_frame(mask, small.shape), (name, mask.box)
+    for name in ("face_skin", "nose", "upper_lip", "left_eye"):
+        assert not masks[name].is_empty, name
+
+
+def test_a_face_wholly_outside_the_frame_gives_empty_masks(face_case, parser):
+    lm = face_case.parse.faces[0].landmarks.copy()
+    lm[:, 0] += 10 * face_case.frame.shape[1]
+    masks = parser.parse_face(face_case.frame, lm)
+    assert set(masks) == set(ALL_MASKS)
+    assert all(mask.is_empty for mask in masks.values())
+
+
+def test_without_regions_only_the_classes_come(face_case):
+    masks = LandmarkParser(LandmarkParserOptions(regions=False)).parse_face(
+        face_case.frame, face_case.parse.faces[0].landmarks
+    )
+    assert set(masks) == set(FACE_CLASSES)
+
+
+def test_refinement_moves_the_outlines_but_keeps_the_parts(face_case):
+    lm = face_case.parse.faces[0].landmarks
+    raw = LandmarkParser(LandmarkParserOptions(refine=False, regions=False)).parse_face(face_case.frame, lm)
+    fine = LandmarkParser(LandmarkParserOptions(regions=False)).parse_face(face_case.frame, lm)
+    shape = face_case.frame.shape
+    for name in ("upper_lip", "lower_lip", "left_eye", "right_brow", "face_skin"):
+        a, b = solid(raw[name], shape), solid(fine[name], shape)
+        iou = np.count_nonzero(a & b) / max(1, np.count_nonzero(a | b))
+        assert 0.3 < iou < 1.0, (name, iou)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (dict(work_size=32), "work_size must be an integer in 64..2048"),
+        (dict(work_size=4096), "work_size must be an integer in 64..2048"),
+        (dict(work_size=224.0), "work_size must be an integer in 64..2048"),
+    ],
+)
+def test_bad_options_are_refused(options, message):
+    with pytest.raises(InputError, match=message):
+        LandmarkParserOptions(**options)

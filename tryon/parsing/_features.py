@@ -1,0 +1,235 @@
+"""Building blocks of the landmark parser: colour models of pixel samples, and outlines moved to colour edges.
+
+Everything here works on small windows (a few thousand pixels) and keeps the number of array passes low: sample
+statistics through OpenCV, per-pixel quadratic forms through ``cv2.transform`` (numpy's broadcasting over a short
+last axis is slow), outlines as precomputed index tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+__all__ = ["Edge", "Gaussian", "Outline", "edge_offsets", "edge_table", "lda", "sample", "sigmoid", "smooth"]
+
+_COVAR_FLAGS = cv2.COVAR_NORMAL | cv2.COVAR_ROWS | cv2.COVAR_SCALE
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function, safe for large arguments."""
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+def sample(feats: np.ndarray, mask: np.ndarray, limit: int = 400) -> np.ndarray:
+    """The rows of an HxWxC feature image where ``mask`` (HxW bool) is set, as an NxC float32 array.
+
+    Large samples are thinned evenly to about ``limit`` rows: plenty for a colour model, and cheaper.
+    """
+    idx = np.flatnonzero(mask)
+    if len(idx) > 2 * limit:
+        idx = idx[:: len(idx) // limit]
+    return feats.reshape(-1, feats.shape[2]).take(idx, axis=0)
+
+
+def _moments(rows: np.ndarray, floor: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    cov, mean = cv2.calcCovarMatrix(rows, None, _COVAR_FLAGS)
+    return mean.reshape(-1), cov + np.diag(np.asarray(floor, np.float64))
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """A colour Gaussian fitted to pixel samples, for per-pixel squared Mahalanobis distances."""
+
+    mean: np.ndarray
+    inv: np.ndarray
+    logdet: float
+
+    @classmethod
+    def fit(cls, rows: np.ndarray, floor: Sequence[float], min_count: int = 12) -> Gaussian | None:
+        """The Gaussian of ``rows`` (NxC) with ``floor`` added to the variances; None with too few rows."""
+        if rows.shape[0] < min_count:
+            return None
+        mean, cov = _moments(rows, floor)
+        det = cv2.determinant(cov)
+        if det <= 0:
+            return None
+        _, inv = cv2.invert(cov)
+        return cls(mean.astype(np.float32), inv.astype(np.float32), float(np.log(det)))
+
+    def d2(self, feats: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distances of an HxWxC feature image (float32)."""
+        c = len(self.mean)
+        d = cv2.transform(feats, np.hstack([np.eye(c, dtype=np.float32), -self.mean[:, None]]))  # x - m
+        e = cv2.transform(d, self.inv)
+        e *= d
+        return cv2.transform(e, np.ones((1, c), np.float32))
+
+
+def lda(
+    feats: np.ndarray, inside: np.ndarray, outside: np.ndarray, floor: Sequence[float], min_count: int = 12
+) -> tuple[np.ndarray, float] | None:
+    """Fisher's discriminant of two pixel samples, as a map scaled so the inside mean is 1 and the outside one 0.
+
+    Returns:
+        The map and its noise (the samples' within-class spread in the same units), or None when a sample is too
+        small or the two do not differ.
+    """
+    a = sample(feats, inside)
+    b = sample(feats, outside)
+    if a.shape[0] < min_count or b.shape[0] < min_count:
+        return None
+    ma, ca = _moments(a, floor)
+    mb, cb = _moments(b, floor)
+    within = 0.5 * (ca + cb)
+    _, inv = cv2.invert(within)
+    w = inv @ (ma - mb)
+    span = float(w @ (ma - mb))
+    if span <= 1e-6:
+        return None
+    w /= span
+    m = np.append(w, -(w @ mb)).reshape(1, -1).astype(np.float32)
+    return cv2.transform(feats, m), float(np.sqrt(w @ within @ w))
+
+
+# -- outlines ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edge:
+    """How an outline moves to a colour edge, in face widths.
+
+    Attributes:
+        reach: how far along its normals, each way, the edge is looked for.
+        mid: the level of the feature (0 = the outside class's mean, 1 = the inside's) where the edge lies.
+        pull: the cost of moving away from the landmarks, per ``reach``, against the feature's evidence.
+        inward: the furthest an edge may move inward.
+        outward: the furthest it may move outward.
+    """
+
+    reach: float
+    mid: float
+    pull: float
+    inward: float
+    outward: float
+
+
+@lru_cache(maxsize=32)
+def edge_table(runs: tuple[tuple[Edge, int], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-point ``(mid, -inward, outward)`` columns for consecutive runs of points sharing an :class:`Edge`."""
+    mid = np.concatenate([np.full(n, e.mid, np.float32) for e, n in runs])[:, None]
+    lo = np.concatenate([np.full(n, -e.inward, np.float32) for e, n in runs])
+    hi = np.concatenate([np.full(n, e.outward, np.float32) for e, n in runs])
+    return mid, lo, hi
+
+
+@dataclass(frozen=True)
+class Outline:
+    """Landmark chains with the midpoint of every segment inserted, and each point's neighbours, precomputed.
+
+    Point ``i`` of the outline is the mean of landmarks ``a[i]`` and ``b[i]``; ``chains`` chains of equal length
+    are stacked one after the other.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    prev: np.ndarray
+    nxt: np.ndarray
+    chains: int
+
+    @classmethod
+    def of(cls, chains: np.ndarray, closed: bool) -> Outline:
+        """The outline of ``chains`` (``k x n`` landmark indices), each closed into a ring or left open."""
+        k, n = chains.shape
+        m = 2 * n if closed else 2 * n - 1
+        a = np.empty((k, m), np.intp)
+        b = np.empty((k, m), np.intp)
+        a[:, 0::2] = b[:, 0::2] = chains
+        a[:, 1 : 2 * n - 1 : 2] = chains[:, :-1]
+        b[:, 1 : 2 * n - 1 : 2] = chains[:, 1:]
+        if closed:
+            a[:, -1], b[:, -1] = chains[:, -1], chains[:, 0]
+        i = np.arange(m)
+        prev = (i - 1) % m if closed else np.maximum(i - 1, 0)
+        nxt = (i + 1) % m if closed else np.minimum(i + 1, m - 1)
+        base = (np.arange(k) * m)[:, None]
+        return cls(a.ravel(), b.ravel(), (prev + base).ravel(), (nxt + base).ravel(), k)
+
+    def points(self, pts: np.ndarray) -> np.ndarray:
+        """The outline's points (``k*m x 2``) for landmark points ``pts``."""
+        return (pts[self.a] + pts[self.b]) * np.float32(0.5)
+
+    def normals(self, p: np.ndarray, away_from: np.ndarray | None = None) -> np.ndarray:
+        """Unit normals at the outline's points ``p``, each chain's pointing away from a point.
+
+        Args:
+            p: the points, from :meth:`points`.
+            away_from: one point per chain (``k x 2``); by default each chain's centroid.
+        """
+        t = p[self.nxt] - p[self.prev]
+        n = t[:, ::-1] * np.array([1, -1], np.float32)
+        n /= np.maximum(np.sqrt((n * n).sum(axis=1, keepdims=True)), 1e-6)
+        pk = p.reshape(self.chains, -1, 2)
+        nk = n.reshape(pk.shape)
+        center = pk.mean(axis=1, keepdims=True) if away_from is None else away_from[:, None]
+        side = ((pk - center) * nk).sum(axis=(1, 2))
+        return (nk * np.where(side < 0, -1, 1).astype(np.float32)[:, None, None]).reshape(-1, 2)
+
+
+_BINOMIAL = np.array([1, 4, 6, 4, 1], np.float32) / 16
+
+
+def smooth(v: np.ndarray, closed: bool = True) -> np.ndarray:
+    """Values along polylines (the last axis) smoothed with a 5-tap binomial, wrapping around closed rings."""
+    n = v.shape[-1]
+    if n < 5:
+        return v
+    if closed:
+        padded = np.concatenate([v[..., -2:], v, v[..., :2]], axis=-1)
+    else:
+        padded = np.concatenate([v[..., :1], v[..., :1], v, v[..., -1:], v[..., -1:]], axis=-1)
+    k = _BINOMIAL
+    return (
+        k[0] * (padded[..., :n] + padded[..., 4:])
+        + k[1] * (padded[..., 1 : n + 1] + padded[..., 3 : n + 3])
+        + k[2] * padded[..., 2 : n + 2]
+    ).astype(np.float32)
+
+
+def edge_offsets(
+    feat: np.ndarray,
+    ring: np.ndarray,
+    normal: np.ndarray,
+    reach: float,
+    mid: float | np.ndarray,
+    pull: float = 0.0,
+    step: float = 0.5,
+) -> np.ndarray:
+    """Where, along each normal, ``feat`` (high inside, low outside) best splits into inside then outside.
+
+    For each point of ``ring`` the profile of ``feat`` is sampled from ``-reach`` to ``reach`` pixels along its
+    normal. The split minimises the evidence against it (inside samples below ``mid``, outside samples above it,
+    each weighted by how far) plus ``pull`` times its distance from the ring in units of ``reach``. ``mid`` may
+    be one level or a column of levels, one per point.
+
+    Returns:
+        The offsets in pixels along the normals (positive outward).
+    """
+    t = np.arange(-reach, reach + 1e-6, step, dtype=np.float32)
+    xs = ring[:, 0:1] + normal[:, 0:1] * t
+    ys = ring[:, 1:2] + normal[:, 1:2] * t
+    prof = cv2.remap(feat, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    prof -= mid
+    above = np.maximum(prof, 0)
+    k, n = prof.shape
+    # cost[:, j]: the split before sample j (0..n), samples 0..j-1 inside and j..n-1 outside.
+    cost = np.empty((k, n + 1), np.float32)
+    cost[:, 0] = 0
+    np.cumsum(above - prof, axis=1, out=cost[:, 1:])
+    cost[:, :-1] += np.cumsum(above[:, ::-1], axis=1)[:, ::-1]
+    splits = np.append(t - step / 2, t[-1] + step / 2)
+    cost += (pull / max(reach, 1e-6)) * np.abs(splits)
+    return splits[np.argmin(cost, axis=1)]
