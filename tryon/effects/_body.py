@@ -1,0 +1,365 @@
+"""What the body effects (hair colour, clothing, background) share.
+
+Body effects read the frame-level masks of :class:`~tryon.parsing.frame_parse.FrameParse` (``hair``, ``clothes``,
+the person mask) rather than one face's masks, so they run once per frame, not once per face. Their patterns are
+anchored to the person (a face's landmarks when there is one) so they stay put on the hair or the cloth as the
+person moves, instead of swimming in screen space.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tryon.assets import assets_dir
+from tryon.effects.base import Effect, Patch
+from tryon.errors import ImageReadError, LookError, TryOnError
+from tryon.geometry import Box
+from tryon.image import IMAGE_SUFFIXES, read_image
+from tryon.parsing.frame_parse import Face, FrameParse
+
+__all__ = [
+    "BodyEffect",
+    "Anchor",
+    "guided_filter",
+    "guided_coefficients",
+    "refine_alpha",
+    "spare_faces",
+    "weigh_by_likeness",
+    "lightness_gain",
+    "outlier_weight",
+    "robust_spread",
+    "scale_deviation",
+    "normalized_blur",
+    "smooth",
+    "load_picture",
+    "builtin_textures",
+]
+
+
+class BodyEffect(Effect):
+    """An effect on the frame-level body masks: :meth:`apply_frame` runs once per frame, whatever the faces."""
+
+    def apply(self, frame: np.ndarray, parse: FrameParse) -> np.ndarray:
+        """Applies the effect to ``frame`` in place (once, over the frame-level masks) and returns it."""
+        if getattr(self.options, "intensity", 1.0) <= 0:
+            return frame
+        self.apply_frame(frame, parse)
+        return frame
+
+    @abstractmethod
+    def apply_frame(self, frame: np.ndarray, parse: FrameParse) -> None:
+        """Applies the effect to the whole frame, in place, touching only its masks' boxes."""
+
+    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+        """Body effects have no per-face step: :meth:`apply` works on the frame-level masks."""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A frame of reference that moves with the person: an origin, a unit length and an axis (x along, y down).
+
+    Patterns sampled in anchor coordinates stay on the same spot of hair or cloth as the person moves. With a face
+    the origin is the nose tip, the unit the face's width and the axis the eye line; without one, the box's top
+    centre, a third of its width, and the image axes.
+    """
+
+    origin: np.ndarray
+    unit: float
+    cos: float
+    sin: float
+
+    @classmethod
+    def of(cls, parse: FrameParse, box: Box) -> Anchor:
+        """The anchor of the largest face of ``parse``, or of ``box`` when there is none."""
+        if parse.faces:
+            face = max(parse.faces, key=lambda f: f.box.width * f.box.height)
+            p = face.points
+            axis = p[263] - p[33]
+            eye = float(np.linalg.norm(axis)) or 1.0
+            width = max(float(np.linalg.norm(p[454] - p[234])), 1.0)
+            return cls(p[1].astype(np.float64), width, float(axis[0] / eye), float(axis[1] / eye))
+        origin = np.array([(box.x0 + box.x1) / 2.0, float(box.y0)])
+        return cls(origin, max(box.width / 3.0, 1.0), 1.0, 0.0)
+
+    def coords(
+        self, box: Box, step: float = 1.0, offset: float = 0.0, count: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Anchor coordinates (in units) of a grid over ``box``: (across, down), float32.
+
+        Args:
+            box: the frame box the grid covers.
+            step: pixels between grid points.
+            offset: pixels from the box's corner to the first grid point.
+            count: (columns, rows) of the grid; by default as many as fit in the box.
+        """
+        cols, rows = count if count is not None else (-(-box.width // step), -(-box.height // step))
+        xs = np.arange(int(cols), dtype=np.float32) * np.float32(step) + np.float32(box.x0 + offset - self.origin[0])
+        ys = np.arange(int(rows), dtype=np.float32) * np.float32(step) + np.float32(box.y0 + offset - self.origin[1])
+        gx, gy = np.meshgrid(xs, ys)
+        k = np.float32(1.0 / self.unit)
+        c, s = np.float32(self.cos * k), np.float32(self.sin * k)
+        return gx * c + gy * s, gy * c - gx * s
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """He et al.'s guided filter with a grey guide: ``src`` smoothed, its edges snapped to the guide's.
+
+    Large radii run as the fast guided filter (He and Sun, 2015): the linear coefficients are computed on a copy
+    about ``radius / 4`` times smaller and applied to the full-size guide, which keeps its fine edges (strands).
+
+    Args:
+        guide: float32 HxW guide in 0..1 (the frame's grey levels).
+        src: float32 HxW values to filter (a soft mask).
+        radius: the box filter's radius in pixels.
+        eps: regularisation: larger values smooth more and follow the guide's edges less.
+
+    Returns:
+        float32 HxW: ``a * guide + b`` with ``a`` and ``b`` the box-averaged local linear coefficients.
+    """
+    h, w = guide.shape
+    step = max(1, radius // 4)
+    if step > 1 and min(h, w) >= 4 * step:
+        size = (max(1, round(w / step)), max(1, round(h / step)))
+        small_i = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
+        small_p = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        a, b = guided_coefficients(small_i, small_p, max(1, round(radius / step)), eps)
+        a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
+        b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+    else:
+        a, b = guided_coefficients(guide, src, radius, eps)
+    out = cv2.multiply(a, guide)
+    cv2.add(out, b, dst=out)
+    return out
+
+
+def refine_alpha(patch: Patch, radius: int, eps: float = 1e-4) -> np.ndarray:
+    """Snaps a patch's soft mask to the frame's edges (a guided filter), in place; returns the grey guide.
+
+    Only the mask's own pixels may change: the result is zero wherever the mask is zero, and a nearly full mask stays
+    full, so a coarse mask gains strand- and hem-level edges without spilling past its support.
+    """
+    gray = cv2.cvtColor(patch.view, cv2.COLOR_BGR2GRAY)
+    guide = np.multiply(gray, np.float32(1.0 / 255.0), dtype=np.float32)
+    refined = guided_filter(guide, patch.alpha, radius, eps)
+    np.clip(refined, 0.0, 1.0, out=refined)
+    np.copyto(refined, np.maximum(refined, patch.alpha), where=patch.alpha > 0.95)
+    refined[patch.alpha <= 0] = 0.0
+    patch.alpha = refined
+    return guide
+
+
+def weigh_by_likeness(patch: Patch, lab: np.ndarray, core_chroma: bool = False) -> None:
+    """Fades the mask, in place, where a pixel's colour is unlike the colours of the mask's core.
+
+    Recolouring moves the masked region a lot (black hair lifted to copper); a grey wall pixel caught in the
+    mask's soft edge would move even more, and glow. Pixels of the uncertain edge (alpha <= 0.9) are weighed by
+    how close their Lab colour is to the core's (alpha > 0.9) median, in units of its spread. With ``core_chroma``
+    the core is weighed too, by a*b* only (its bright outliers are shine, not strangers): for single-coloured
+    regions such as hair, not for printed cloth.
+    """
+    core = np.ascontiguousarray(patch.alpha > 0.9, dtype=np.uint8)
+    if int(cv2.countNonZero(core)) < 16:
+        return
+    # Robust statistics (median, 10th-90th percentile range) so a print or a glint does not widen them, from
+    # a sparse grid of the core's pixels (enough for percentiles, a fraction of the cost).
+    step = max(1, int(np.sqrt(core.size / 20000.0)))
+    samples = lab[::step, ::step][core[::step, ::step] > 0]
+    if len(samples) < 16:
+        samples = lab[core > 0]
+    lo, mid, hi = np.percentile(samples, [10.0, 50.0, 90.0], axis=0).astype(np.float32)
+    spread = (hi - lo) * np.float32(2.5 / 2.56) + np.float32(4.0)
+    z = [(lab[:, :, c] - mid[c]) * np.float32(1.0 / spread[c]) for c in range(3)]
+    chroma = z[1] * z[1] + z[2] * z[2]
+    full = chroma + z[0] * z[0]
+    d2 = np.where(core > 0, chroma if core_chroma else np.float32(0.0), full)
+    likeness = np.exp(-np.maximum(d2 - np.float32(1.0), 0.0))
+    patch.alpha = (patch.alpha * likeness).astype(np.float32)
+
+
+def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
+    """Takes the faces' skin (the landmarks' ``face`` region: skin, nose) out of a body mask, in place.
+
+    A hair or clothes mask that strays onto a face would dye the skin, the worst mistake a body effect can make.
+    With ``fringe`` (hair) the mask is trusted over the forehead, fading from the forehead's top to the brows,
+    since a fringe covers it; below the brows the face is always spared.
+    """
+    for face in parse.faces:
+        region = face.masks.get("face")
+        if region is None or region.box.intersect(patch.box).empty:
+            continue
+        skin = region.crop(patch.box).astype(np.float32) * np.float32(1.0 / 255.0)
+        if fringe:
+            p = face.points
+            top, brows = p[10].astype(np.float64), p[168].astype(np.float64)
+            axis = brows - top
+            length = float(axis @ axis) or 1.0
+            xs = np.arange(patch.box.x0, patch.box.x1, dtype=np.float32) - np.float32(top[0])
+            ys = np.arange(patch.box.y0, patch.box.y1, dtype=np.float32) - np.float32(top[1])
+            depth = (ys[:, None] * np.float32(axis[1]) + xs[None, :] * np.float32(axis[0])) * np.float32(1 / length)
+            skin *= np.clip(depth, 0.0, 1.0)
+        patch.alpha = patch.alpha * (1.0 - skin)
+
+
+def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The box-averaged linear coefficients ``(a, b)`` of :func:`guided_filter`.
+
+    Computing them at a reduced size and applying ``a * guide + b`` to the full-size guide is the fast guided
+    filter (He and Sun, 2015): the result keeps the full-resolution edges of the guide.
+    """
+    ksize = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, cv2.CV_32F, ksize, borderType=cv2.BORDER_REFLECT)
+
+    mean_i = box(guide)
+    mean_p = box(src)
+    cov_ip = box(cv2.multiply(guide, src)) - mean_i * mean_p
+    var_i = box(cv2.multiply(guide, guide)) - mean_i * mean_i
+    a = cov_ip / (var_i + np.float32(eps))
+    b = mean_p - a * mean_i
+    return box(a), box(b)
+
+
+def normalized_blur(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of ``image`` that averages only pixels of high ``weight`` (normalised convolution).
+
+    Blurring the background with the person weighted out keeps the person's colours from bleeding into it (the
+    halo of a plain blur). Where no weighted pixel lies within reach the result fades to the weighted mean of the
+    whole image.
+
+    Args:
+        image: float32 HxWxC (C <= 3) or HxW image.
+        weight: float32 HxW weights in 0..1.
+        sigma: the blur's sigma in pixels.
+    """
+    channels = cv2.split(image)
+    stack = cv2.merge([cv2.multiply(c, weight) for c in channels] + [weight])
+    # A stack blur (a near-Gaussian, about twice as fast for multi-channel float images): its kernel of
+    # radius r has a standard deviation of about r / sqrt(6).
+    radius = max(1, round(2.45 * sigma))
+    parts = cv2.split(cv2.stackBlur(stack, (2 * radius + 1, 2 * radius + 1)))
+    norm = parts[-1]
+    total = max(float(cv2.sumElems(weight)[0]), 1e-6)
+    mean = [float(cv2.sumElems(c)[0]) / total for c in cv2.split(stack)[:-1]]
+    trust = np.clip(norm * np.float32(20.0), 0.0, 1.0)
+    scale = trust / np.maximum(norm, np.float32(1e-4))
+    fallback = 1.0 - trust
+    out = [p * scale + fallback * np.float32(m) for p, m in zip(parts[:-1], mean)]
+    return cv2.merge(out) if len(out) > 1 else out[0]
+
+
+def smooth(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of a float32 image; broad ones run on a smaller copy (what they keep is smooth anyway)."""
+    if sigma <= 3.0:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    h, w = image.shape[:2]
+    k = 2.0 / sigma  # about 2 pixels of blur on the small copy
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    small = cv2.GaussianBlur(cv2.resize(image, size, interpolation=cv2.INTER_AREA), (0, 0), 2.0)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def lightness_gain(src_l: float, dst_l: float, lift: float = 8.0, lo: float = 0.45, hi: float = 2.6) -> float:
+    """How much to scale lightness deviations when a region's mean L moves from ``src_l`` to ``dst_l``.
+
+    Keeping the *relative* contrast (deviation over mean) keeps folds, strands and shine looking alike when a
+    dark region is lightened (their contrast grows) or a light one darkened (it shrinks). ``lift`` keeps near
+    black regions from having their noise amplified without bound; the gain is clamped to ``[lo, hi]``.
+    """
+    return float(np.clip((dst_l + lift) / (src_l + lift), lo, hi))
+
+
+def scale_deviation(dev: np.ndarray, gain: float, limit: float) -> np.ndarray:
+    """``dev * gain`` for deviations within ``±limit``; beyond it, the excess is kept unscaled.
+
+    Scaling a region's lightness deviations keeps its texture's relative contrast, but would also blow up the
+    outliers (a pixel half background at the mask's edge, a white print on a black shirt) into glows.
+    """
+    core = np.clip(dev, -limit, limit)
+    out: np.ndarray = core * np.float32(gain) + (dev - core)
+    return out
+
+
+def outlier_weight(dev: np.ndarray, limit: float) -> np.ndarray:
+    """1 for deviations within ``±limit``, falling as ``limit / |dev|`` beyond: how much an outlier may change.
+
+    A pixel far from a region's typical lightness is most likely not the region (a background pixel mixed in at
+    the mask's edge, a print): recolouring it fully makes a rim of glow.
+    """
+    out: np.ndarray = np.minimum(np.float32(limit) / np.maximum(np.abs(dev), np.float32(1e-3)), np.float32(1.0))
+    return out
+
+
+def robust_spread(values: np.ndarray, weight: np.ndarray) -> float:
+    """A robust standard deviation (10th to 90th percentile range / 2.56) of ``values`` where ``weight`` > 0.5."""
+    step = max(1, int(np.sqrt(values.size / 20000.0)))  # a sparse grid is enough for percentiles
+    samples = values[::step, ::step][weight[::step, ::step] > 0.5]
+    if samples.size < 16:
+        samples = values.ravel()
+    lo, hi = np.percentile(samples, [10.0, 90.0])
+    return max(float(hi - lo) / 2.56, 1.0)
+
+
+@lru_cache(maxsize=1)
+def _textures_dir() -> Path | None:
+    try:
+        return assets_dir("textures")
+    except TryOnError:
+        return None
+
+
+def builtin_textures() -> list[str]:
+    """The names of the built-in textures (``assets/textures/*.png``)."""
+    folder = _textures_dir()
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.png"))
+
+
+def load_picture(value: str, field: str, builtin: bool = False) -> np.ndarray:
+    """Reads a picture option: a file path, or (with ``builtin``) the name of a built-in texture.
+
+    Args:
+        value: the option's text.
+        field: the option's name, for messages (``"clothing.texture"``).
+        builtin: accept the names of the built-in textures as well as paths.
+
+    Returns:
+        The picture as BGR uint8 (read-only; cached per file).
+
+    Raises:
+        LookError: naming the field and the file when it is missing or unreadable, or listing the built-in
+            names when a bare name is not one of them.
+    """
+    text = value.strip()
+    looks_like_path = Path(text).suffix.lower() in IMAGE_SUFFIXES or "/" in text or "\\" in text
+    if builtin and not looks_like_path:
+        names = builtin_textures()
+        if text not in names:
+            raise LookError(
+                f"{field}: {value!r} is neither an image file nor a built-in texture; built-in: {', '.join(names)}"
+            )
+        path = (_textures_dir() or Path()) / f"{text}.png"
+    else:
+        path = Path(text).expanduser()
+    try:
+        stat = path.stat()
+    except OSError:
+        raise LookError(f"{field}: {path}: no such file") from None
+    try:
+        return _read_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except ImageReadError as exc:
+        raise LookError(f"{field}: {exc}") from None
+
+
+@lru_cache(maxsize=8)
+def _read_cached(path: str, mtime_ns: int, size: int) -> np.ndarray:
+    image = read_image(path)
+    image.setflags(write=False)
+    return image
