@@ -17,7 +17,8 @@ from tryon.errors import InputError
 from tryon.image import to_bgr8
 from tryon.looks import Look
 from tryon.parsing.frame_parse import FrameParse
-from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
+from tryon.parsing.parser import ParserOptions
+from tryon.parsing.registry import create_parser
 from tryon.perception import FaceTracker, Perception, PerceptionOptions, PerceptionResult
 from tryon.perception.smoothing import LandmarkSmoother, OneEuroOptions
 
@@ -39,6 +40,9 @@ class PipelineOptions:
         body: when to build the person mask and the body classes (hair, neck, body skin, clothes): ``"auto"``
             when there is no look (parsing) or the look has an effect that needs them; ``"always"``; ``"never"``.
         person_every: in video mode, run segmentation every N frames and reuse the last mask in between.
+        parsing: the parser: ``"landmarks"`` (no model), ``"auto"`` (the best installed model), a model name or a
+            card file (see ``tryon.parsing.registry``).
+        parse_every: in video mode, run a parsing model every N frames, carrying its masks forward in between.
         parser: options of the landmark parser.
         smoothing: One Euro filter settings for landmarks in video mode; None turns stabilisation off.
     """
@@ -48,6 +52,8 @@ class PipelineOptions:
     person_mask: bool = True
     body: Literal["auto", "always", "never"] = "auto"
     person_every: int = 1
+    parsing: str = "landmarks"
+    parse_every: int = 1
     parser: ParserOptions = field(default_factory=ParserOptions)
     smoothing: Optional[OneEuroOptions] = field(default_factory=OneEuroOptions)
 
@@ -56,6 +62,8 @@ class PipelineOptions:
             raise InputError(f"mode must be 'image' or 'video', got {self.mode!r}")
         if self.body not in ("auto", "always", "never"):
             raise InputError(f"body must be 'auto', 'always' or 'never', got {self.body!r}")
+        if not isinstance(self.parse_every, int) or self.parse_every < 1:
+            raise InputError(f"parse_every must be a whole number >= 1, got {self.parse_every!r}")
         if not isinstance(self.person_every, int) or self.person_every < 1:
             raise InputError(f"person_every must be a whole number >= 1, got {self.person_every!r}")
 
@@ -101,7 +109,7 @@ class Pipeline:
         self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.max_faces, person_mask=o.person_mask))
         self._tracker = FaceTracker()
         self._smoother = LandmarkSmoother(o.smoothing) if o.smoothing is not None and o.mode == "video" else None
-        self._parser = LandmarkFrameParser(o.parser)
+        self._parser = create_parser(o.parsing, options=o.parser, mode=o.mode, every=o.parse_every)
         self._frames = 0
         self._last_person: np.ndarray | None = None
         self._closed = False
@@ -203,10 +211,11 @@ class Pipeline:
             raise InputError("this Pipeline is closed")
 
     def close(self) -> None:
-        """Releases the perception graphs; safe to call twice."""
+        """Releases the perception graphs and the parser's models; safe to call twice."""
         if not self._closed:
             self._closed = True
             self._perception.close()
+            self._parser.close()
 
     def __enter__(self) -> Pipeline:
         return self

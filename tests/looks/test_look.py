@@ -83,7 +83,7 @@ BAD_LOOKS = [
     # (file name, content, what the message must say besides the file name)
     ("bad.yaml", "effects:\n  lipstick: {color: '#9E1B32'\n", ["line 3", "not valid YAML"]),
     ("bad.json", '{"effects": {"lipstick": {}},}', ["line 1", "not valid JSON"]),
-    ("unknown.yaml", "effects:\n  lipstik: {}\n", ["effects.lipstik: unknown effect", "valid effects: foundation"]),
+    ("unknown.yaml", "effects:\n  lipstik: {}\n", ["effects.lipstik: unknown effect", "valid effects: background"]),
     (
         "finish.yaml",
         "effects:\n  lipstick: {finish: glitter}\n",
@@ -229,7 +229,7 @@ def test_malformed_overrides_say_the_expected_form(override, message):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("lipstik.color=#fff", "unknown effect 'lipstik'; valid effects: foundation"),
+        ("lipstik.color=#fff", "unknown effect 'lipstik'; valid effects: background"),
         ("lipstick.finish=glitter", "effects.lipstick.finish: 'glitter' is not allowed; allowed: matte"),
         ("lipstick.sku=TRY-BLU-001", "is a product for blush, not for lipstick"),
         ("blush.intensity=2", "effects.blush.intensity: must be in [0.0, 1.0]"),

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from tryon.errors import ImageReadError, InputError
 from tryon.image import IMAGE_SUFFIXES
 from tryon.looks import Look
+from tryon.pipeline import PipelineOptions
 from tryon.video import VIDEO_SUFFIXES
 
 __all__ = [
@@ -109,6 +110,26 @@ def add_look_options(parser: argparse.ArgumentParser, default: str | None = "nat
         "faces.1.lipstick.color=#C0392B (repeatable)",
     )
     parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+
+
+def add_parser_option(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--parser NAME|CARD`` (the parsing backend)."""
+    parser.add_argument(
+        "--parser",
+        default="landmarks",
+        metavar="NAME|CARD",
+        help="parsing backend: landmarks (no model, the default), auto (the best installed model), a model name "
+        "(skin-clothes-hair, mediapipe-hair, ...; see `tryon models list`) or a model card file",
+    )
+
+
+def pipeline_options(args: argparse.Namespace, mode: str) -> PipelineOptions:
+    """Pipeline options from ``--parser`` and ``--max-faces``; an unknown parser is refused before any work."""
+    from tryon.parsing.registry import resolve_name
+
+    parsing = getattr(args, "parser", "landmarks")
+    resolve_name(parsing)
+    return PipelineOptions(mode=mode, max_faces=args.max_faces, parsing=parsing)  # type: ignore[arg-type]
 
 
 def positive_int(text: str) -> int:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tryon.cli.common import EXIT_OK, positive_int, progress, table
+from tryon.cli.common import EXIT_OK, add_parser_option, pipeline_options, positive_int, progress, table
 from tryon.evaluation import Dataset, EvalReport, evaluate
 from tryon.pipeline import Pipeline
 
@@ -24,6 +24,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser.add_argument("datasets", nargs="+", type=Path, metavar="DATASET_DIR", help="a folder with dataset.json")
     parser.add_argument("--json", action="store_true", help="print JSON (a list for several datasets)")
     parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+    add_parser_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     for root in args.datasets:
         Dataset.load(root)  # refuse a bad folder before loading the models
     reports = []
-    with Pipeline(None, mode="image", max_faces=args.max_faces) as pipe:
+    with Pipeline(None, options=pipeline_options(args, "image")) as pipe:
         for root in args.datasets:
             with progress(desc=root.name, unit="image") as bar:
 

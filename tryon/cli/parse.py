@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tryon.cli.common import EXIT_OK, input_kind, positive_int, suffixes
+from tryon.cli.common import EXIT_OK, add_parser_option, input_kind, pipeline_options, positive_int, suffixes
 from tryon.errors import ImageWriteError, InputError
 from tryon.image import IMAGE_SUFFIXES, read_image, write_image
 from tryon.parsing.classes import CLASSES, legend
@@ -54,6 +54,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser.add_argument("--overlay", type=Path, metavar="VIZ", help="also write a colour overlay of the classes")
     parser.add_argument("--legend", action="store_true", help="print the index -> class name map as JSON and exit")
     parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+    add_parser_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if args.overlay is not None and args.overlay.suffix.lower() not in IMAGE_SUFFIXES:
         raise InputError(f"{args.overlay}: the overlay must end in one of {suffixes(IMAGE_SUFFIXES)}")
     frame = read_image(args.input)
-    with Pipeline(None, mode="image", max_faces=args.max_faces) as pipe:
+    with Pipeline(None, options=pipeline_options(args, "image")) as pipe:
         parse = pipe.parse(frame)
     if not parse.faces:
         log.warning("%s: no face found; the labels hold only the person's body classes", args.input)

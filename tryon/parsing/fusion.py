@@ -435,7 +435,7 @@ class ModelFrameParser:
         self.fusion = fusion or FusionOptions()
         self.mode = mode
         self.every = every
-        self._landmarks = LandmarkFrameParser(ParserOptions(face=self.options.face, body=False))
+        self._landmarks = LandmarkFrameParser(ParserOptions(face=self.options.face, body=False), mode=mode)
         self._missing = tuple(c for c in ("hair", "skin", "clothes") if not self._gives(c))
         self._carried: Optional[FrameParse] = None
         self._count = 0
@@ -501,6 +501,7 @@ class ModelFrameParser:
         if not self._closed:
             self._closed = True
             self.backend.close()
+            self._landmarks.close()
 
     def __enter__(self) -> ModelFrameParser:
         return self

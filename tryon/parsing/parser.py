@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from tryon.geometry import Box, RoiMask
-from tryon.parsing.body import body_masks
+from tryon.parsing.body import BodyOptions, BodyParser
 from tryon.parsing.frame_parse import Face, FrameParse
 from tryon.parsing.landmarks import LandmarkParser, LandmarkParserOptions
 from tryon.perception.detector import PerceptionResult
@@ -39,9 +40,21 @@ class LandmarkFrameParser:
 
     name = "landmarks"
 
-    def __init__(self, options: ParserOptions | None = None) -> None:
+    def __init__(self, options: ParserOptions | None = None, mode: Literal["image", "video"] = "video") -> None:
         self.options = options or ParserOptions()
         self._faces = LandmarkParser(self.options.face)
+        # Photos get the slower, sharper body parsing (with pose); streams the live one.
+        self._body = BodyParser(BodyOptions.photo() if mode == "image" else BodyOptions(), mode=mode)
+
+    def close(self) -> None:
+        """Releases the body parser's pose graph, if any; safe to call twice."""
+        self._body.close()
+
+    def __enter__(self) -> LandmarkFrameParser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def parse(
         self, frame: np.ndarray, perception: PerceptionResult, ids: Sequence[int] | None = None, body: bool = True
@@ -73,5 +86,5 @@ class LandmarkFrameParser:
         if perception.person is not None:
             alpha = np.clip(perception.person * 255 + 0.5, 0, 255).astype(np.uint8)
             person = RoiMask(Box(0, 0, w, h), alpha)
-        masks = body_masks(frame, tuple(faces), perception.person) if self.options.body and body else {}
+        masks = self._body(frame, tuple(faces), perception.person) if self.options.body and body else {}
         return FrameParse((h, w), tuple(faces), masks, person)

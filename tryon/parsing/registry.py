@@ -62,6 +62,10 @@ class FrameParser(Protocol):
         """Parses one BGR uint8 frame given its perception."""
         ...
 
+    def close(self) -> None:
+        """Releases models and graphs; safe to call twice."""
+        ...
+
 
 @dataclass(frozen=True)
 class ParserEntry:
@@ -256,7 +260,7 @@ def create_parser(
     else:
         backend = create_backend(name, providers=providers, threads=threads)
     if backend is None:
-        return LandmarkFrameParser(options)
+        return LandmarkFrameParser(options, mode=mode)
     from tryon.parsing.fusion import ModelFrameParser
 
     try:
