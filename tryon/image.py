@@ -105,6 +105,9 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(encoded.tobytes())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, p)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
