@@ -34,11 +34,13 @@ LOOKS = ["natural", "evening", "bold_red", "smoky_eye", "glam"]
 TILE = 256
 
 
-def face_crop(frame: np.ndarray, points: np.ndarray) -> tuple[slice, slice]:
+def face_crop(frame: np.ndarray, points: np.ndarray, grow: float = 0.62, lift: float = 0.0) -> tuple[slice, slice]:
+    """A square around the face landmarks: ``grow`` times their extent each side, moved up by ``lift``."""
     lo = points.min(axis=0)
     hi = points.max(axis=0)
     cx, cy = (lo + hi) / 2
-    half = 0.62 * max(hi - lo)
+    cy -= lift * max(hi - lo)
+    half = grow * max(hi - lo)
     y0, y1 = int(max(0, cy - half)), int(min(frame.shape[0], cy + half))
     x0, x1 = int(max(0, cx - half)), int(min(frame.shape[1], cx + half))
     return slice(y0, y1), slice(x0, x1)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from make_before_after import TILE, face_crop, label  # docs/, beside this script
 
 from tryon.effects import create_effect
 from tryon.image import read_image, write_image
@@ -36,26 +37,11 @@ SHADES = [
     ("ombre", {"mode": "ombre", "color": "#3B2418", "color2": "#D9B37A"}),
     ("highlights", {"mode": "highlights", "color": "#D9B37A"}),
 ]
-TILE = 256
 
 
 def head_crop(frame: np.ndarray, points: np.ndarray) -> tuple[slice, slice]:
-    """A square around the head and its hair: the face's landmarks grown, more above (crown) and below (lengths)."""
-    lo = points.min(axis=0)
-    hi = points.max(axis=0)
-    size = max(hi - lo)
-    cx, cy = (lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2 - 0.1 * size
-    half = 0.95 * size
-    y0, y1 = int(max(0, cy - half)), int(min(frame.shape[0], cy + half))
-    x0, x1 = int(max(0, cx - half)), int(min(frame.shape[1], cx + half))
-    return slice(y0, y1), slice(x0, x1)
-
-
-def label(tile: np.ndarray, text: str) -> np.ndarray:
-    out = tile.copy()
-    cv2.rectangle(out, (0, 0), (TILE, 18), (0, 0, 0), -1)
-    cv2.putText(out, text, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
+    """A square around the head and its hair: more above (crown) and below (lengths) than the face alone."""
+    return face_crop(frame, points, grow=0.95, lift=0.1)
 
 
 def tile(image: np.ndarray) -> np.ndarray:
