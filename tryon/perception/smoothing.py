@@ -27,8 +27,8 @@ class OneEuroOptions:
         d_cutoff: cut-off frequency (Hz) of the speed estimate.
     """
 
-    min_cutoff: float = 0.4
-    beta: float = 10.0
+    min_cutoff: float = 1.0
+    beta: float = 15.0
     d_cutoff: float = 0.5
 
     def __post_init__(self) -> None:
