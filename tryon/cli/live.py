@@ -11,7 +11,6 @@ from pathlib import Path
 
 from tryon.cli.bench import parse_size
 from tryon.cli.common import EXIT_OK, positive_int
-from tryon.errors import SourceError
 from tryon.looks import Catalog, builtin_looks
 from tryon.pipeline import Pipeline
 from tryon.sources import open_source, source_kind
@@ -83,9 +82,7 @@ def _open(args: argparse.Namespace) -> Source:
         return open_source(args.source, size=args.size)
     if kind == "video":
         return open_source(args.source, loop=True)
-    if kind == "photo":
-        return open_source(args.source, repeat=True)
-    return open_source(args.source, repeat=True)
+    return open_source(args.source, repeat=True)  # a photo or a folder, shown on a loop
 
 
 def _fit(size: tuple[int, int], limit: tuple[int, int] = (1600, 900)) -> tuple[int, int]:
@@ -162,10 +159,7 @@ def run_cam(args: argparse.Namespace) -> int:
     look = str(args.watch) if args.watch is not None else args.look
     with Pipeline(look=look, mode="video", max_faces=args.max_faces) as pipe:
         app = CamApp(pipe, _look_names(args.look), preview=preview, watch=args.watch)
-        try:
-            stats = LiveLoop(pipe, source, sinks, realtime=True, hook=app).run()
-        except SourceError:
-            raise
+        stats = LiveLoop(pipe, source, sinks, realtime=True, hook=app).run()
     print(
         f"{stats.frames} frames processed, {camera.sent} sent ({camera.repeated} repeats to keep the rate)",
         file=sys.stderr,
