@@ -2,22 +2,33 @@
 
 Live sources (cameras, or files played at their own pace) are read on a capture thread into a one-frame slot,
 so processing always takes the newest frame and stale ones are dropped; no queue can grow. Files processed as
-fast as possible are read in order, every frame. However the loop ends (end of input, a closed window,
-Ctrl+C, a camera unplugged), the source is released and every sink is finalised, so a video being written
-stays playable.
+fast as possible are read in order, every frame.
+
+By default the loop is pipelined over two threads: a worker reads and parses frame N+1 (perception and parsing)
+while the calling thread renders frame N and sends it to the sinks. MediaPipe, OpenCV and NumPy release the GIL,
+so on two cores a frame costs about the slower of the two stages instead of their sum. The hand-over between the
+stages is a one-slot queue: the worker is never more than one frame ahead. Rendering, the hook and the sinks stay
+on the calling thread (GUI toolkits want the main thread).
+
+However the loop ends (end of input, a closed window, Ctrl+C, a camera unplugged), the worker is stopped, the
+source is released and every sink is finalised, so a video being written stays playable.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
 from tryon.errors import SourceError
+from tryon.parsing.frame_parse import FrameParse
 from tryon.pipeline import Pipeline
 from tryon.sinks.base import Sink
 from tryon.sources.base import Frame, Source
@@ -34,18 +45,35 @@ FrameHook = Callable[[Frame, np.ndarray, dict], "np.ndarray | None"]
 
 @dataclass
 class LoopStats:
-    """Counters and rolling timings of a loop run."""
+    """Counters and timings of a loop run.
+
+    Attributes:
+        frames: frames sent to the sinks.
+        faces: faces found, summed over those frames.
+        dropped: stale frames the capture thread overwrote before they were processed.
+        seconds: wall time of the run.
+        stopped_by: why the loop ended.
+        error: the source's error message when it failed.
+        recent: the last 60 values of each timing (milliseconds): ``capture``, ``perception``, ``parsing``,
+            ``effects``, ``sink``, ``frame`` (the interval between frames sent) and ``latency`` (from the start of
+            reading the frame to the end of sending it).
+        history: every frame's timings when the loop was built with ``record=True`` (for benchmarks), else None.
+    """
 
     frames: int = 0
+    faces: int = 0
     dropped: int = 0
     seconds: float = 0.0
     stopped_by: str = ""
     error: str = ""
     recent: dict[str, deque[float]] = field(default_factory=dict)
+    history: Optional[list[dict[str, float]]] = None
 
     def add(self, timings: dict[str, float]) -> None:
         for key, value in timings.items():
             self.recent.setdefault(key, deque(maxlen=60)).append(value)
+        if self.history is not None:
+            self.history.append(timings)
 
     def median(self, key: str) -> float:
         values = self.recent.get(key)
@@ -58,16 +86,89 @@ class LoopStats:
         return 1000.0 / float(np.mean(values)) if values else 0.0
 
 
+@dataclass
+class _Parsed:
+    """A frame read and parsed, waiting to be rendered."""
+
+    frame: Frame
+    parse: FrameParse
+    timings: dict[str, float]
+    started: float
+
+
+_END = object()
+
+
+class _ParseAhead:
+    """Reads and parses frames on a worker thread, handing them over through a one-slot queue.
+
+    :meth:`get` returns the next parsed frame, None at the end of the input, and re-raises the worker's error
+    (a source failure) in the caller's thread.
+    """
+
+    def __init__(self, produce: Callable[[], Optional[_Parsed]]) -> None:
+        self._produce = produce
+        self._slot: queue.Queue[object] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tryon-parse", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                item = self._produce()
+                if item is None:
+                    break
+                self._put(item)
+            self._put(_END)
+        except BaseException as exc:  # re-raised in the consumer's thread
+            self._put(exc)
+
+    def _put(self, item: object) -> None:
+        while not self._stop.is_set():
+            try:
+                self._slot.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def get(self) -> Optional[_Parsed]:
+        while True:
+            try:  # a timeout keeps Ctrl+C responsive while waiting
+                item = self._slot.get(timeout=0.1)
+                break
+            except queue.Empty:
+                if not self._thread.is_alive() and self._slot.empty():
+                    return None
+        if item is _END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, _Parsed)
+        return item
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stops the worker after the frame it is on and waits for it."""
+        self._stop.set()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the parse worker did not stop within %.0f s", timeout)
+
+
 class LiveLoop:
     """Runs a pipeline from a source to sinks.
 
     Args:
-        pipeline: the pipeline (its look can be changed while the loop runs).
+        pipeline: the pipeline (its look can be changed while the loop runs, from the hook or another thread).
         source: where frames come from.
         sinks: where processed frames go.
         realtime: drop stale frames and follow the source's clock; defaults to ``source.live``. A file source with
             ``realtime=True`` plays at its own frame rate.
-        hook: optional per-frame callback (see :data:`FrameHook`), for overlays and key handling.
+        hook: optional per-frame callback (see :data:`FrameHook`), for overlays and key handling; it runs on the
+            thread that called :meth:`run`.
+        pipelined: parse the next frame on a worker thread while this one renders (see the module's docstring);
+            False runs every stage in turn on the calling thread.
+        record: keep every frame's timings in ``stats.history`` (benchmarks).
 
     Example:
         >>> with Pipeline(look="evening") as pipe, WebcamSource(0) as cam, WindowSink() as win:  # doctest: +SKIP
@@ -82,13 +183,16 @@ class LiveLoop:
         *,
         realtime: bool | None = None,
         hook: FrameHook | None = None,
+        pipelined: bool = True,
+        record: bool = False,
     ) -> None:
         self.pipeline = pipeline
         self.source = source
         self.sinks = list(sinks)
         self.realtime = source.live if realtime is None else realtime
         self.hook = hook
-        self.stats = LoopStats()
+        self.pipelined = pipelined
+        self.stats = LoopStats(history=[] if record else None)
         self._stop = False
 
     def stop(self) -> None:
@@ -104,20 +208,41 @@ class LiveLoop:
         stats = self.stats
         start = time.perf_counter()
         grabber = None
+        ahead = None
+        read: Callable[[], Optional[Frame]] = self.source.read
         try:
             if self.realtime:
                 pace = 0.0 if self.source.live else (self.source.fps or 30.0)
                 grabber = LatestFrameGrabber(self.source, pace=pace)
-            last = time.perf_counter()
-            while not self._stop and (max_frames is None or stats.frames < max_frames):
-                frame = grabber.get() if grabber is not None else self.source.read()
+                read = grabber.get
+            budget = [max_frames]
+
+            def produce() -> Optional[_Parsed]:
+                if self._stop or budget[0] == 0:
+                    return None
+                t0 = time.perf_counter()
+                frame = read()
                 if frame is None:
-                    stats.stopped_by = "end of input"
+                    return None
+                if budget[0] is not None:
+                    budget[0] -= 1
+                timings = {"capture": (time.perf_counter() - t0) * 1000.0}
+                parse = self.pipeline.parse(frame.image, timings, timestamp=frame.timestamp)
+                return _Parsed(frame, parse, timings, t0)
+
+            if self.pipelined:
+                ahead = _ParseAhead(produce)
+                produce = ahead.get
+            last = time.perf_counter()
+            while not self._stop:
+                item = produce()
+                if item is None:
+                    stats.stopped_by = "frame limit" if budget[0] == 0 else "end of input"
                     break
-                timings: dict[str, float] = {}
-                out = self.pipeline.process(frame.image, timings, timestamp=frame.timestamp)
+                timings = item.timings
+                out = self.pipeline.render(item.frame.image, item.parse, timings)
                 if self.hook is not None:
-                    shown = self.hook(frame, out, timings)
+                    shown = self.hook(item.frame, out, timings)
                     if shown is None:
                         stats.stopped_by = "stopped by the app"
                         break
@@ -131,11 +256,13 @@ class LiveLoop:
                 now = time.perf_counter()
                 timings["sink"] = (now - t_sink) * 1000.0
                 timings["frame"] = (now - last) * 1000.0
+                timings["latency"] = (now - item.started) * 1000.0
                 last = now
                 stats.add(timings)
                 stats.frames += 1
+                stats.faces += len(item.parse.faces)
             else:
-                stats.stopped_by = stats.stopped_by or ("stopped" if self._stop else "frame limit")
+                stats.stopped_by = "stopped"
         except KeyboardInterrupt:
             stats.stopped_by = "interrupted"
             raise
@@ -144,6 +271,9 @@ class LiveLoop:
             stats.error = str(exc)
             raise
         finally:
+            self._stop = True
+            if ahead is not None:
+                ahead.close()
             if grabber is not None:
                 grabber.close()
                 stats.dropped = grabber.dropped

@@ -177,3 +177,77 @@ def test_unknown_source_kind_lists_the_valid_ones():
 def test_missing_camera_says_what_to_do_instead():
     with pytest.raises(SourceError, match=r"--source clip\.mp4"):
         open_source(57)
+
+
+class RecordingSink(Sink):
+    kind = "recording"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[np.ndarray] = []
+
+    def write(self, frame: np.ndarray) -> None:
+        self.images.append(frame.copy())
+        self.frames += 1
+
+
+def test_pipelined_loop_renders_the_same_frames_as_the_sequential_one(shared_data):
+    # Given the same clip run with parsing on a worker thread and with every stage in turn
+    outputs = {}
+    for pipelined in (True, False):
+        src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
+        sink = RecordingSink()
+        with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
+            stats = LiveLoop(pipe, src, [sink], pipelined=pipelined).run(max_frames=15)
+        assert stats.frames == 15
+        outputs[pipelined] = sink.images
+    # Then every frame came out in order and identical: the worker parses frame N+1 only, never reorders
+    assert len(outputs[True]) == len(outputs[False]) == 15
+    for a, b in zip(outputs[True], outputs[False]):
+        np.testing.assert_array_equal(a, b)
+    # And the lipstick was applied (the frames differ from the source)
+    src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
+    first = src.read()
+    src.close()
+    assert first is not None and np.any(outputs[True][0] != first.image)
+
+
+def test_pipelined_loop_parses_at_most_one_frame_ahead_of_a_slow_sink(shared_data):
+    class CountingSource(Source):
+        kind = "counting"
+
+        def __init__(self, inner: Source) -> None:
+            super().__init__()
+            self.inner = inner
+            self.reads = 0
+
+        @property
+        def fps(self) -> float:
+            return self.inner.fps
+
+        @property
+        def size(self) -> tuple[int, int]:
+            return self.inner.size
+
+        def read(self) -> Frame | None:
+            self.reads += 1
+            return self.inner.read()
+
+        def _release(self) -> None:
+            self.inner.close()
+
+    src = CountingSource(open_source(need_file(shared_data / "videos" / "driving_d0.mp4")))
+    ahead = []
+
+    def hook(frame: Frame, out: np.ndarray, timings: dict) -> np.ndarray:
+        time.sleep(0.03)  # a slow sink: the worker must wait, not read on
+        ahead.append(src.reads - frame.index - 1)
+        return out
+
+    with Pipeline(mode="video") as pipe:
+        stats = LiveLoop(pipe, src, [NullSink()], hook=hook).run(max_frames=25)
+    assert stats.frames == 25
+    # One frame in the hand-over slot and one being parsed, at most: nothing queues up
+    assert max(ahead) <= 2
+    assert src.reads <= 27
+    assert {"capture", "perception", "parsing", "effects", "frame", "latency"} <= set(stats.recent)

@@ -1,0 +1,60 @@
+"""``tryon bench``: the report's shape and consistency on real clips (speed itself is never asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import need_file
+from tryon.bench import run_bench, tile_photos
+from tryon.cli.main import main
+from tryon.errors import ImageReadError
+
+DRIVING = ("liveportrait_driving_d8", "liveportrait_driving_d9", "liveportrait_driving_d19", "liveportrait_driving_d30")
+
+
+def test_bench_json_reports_every_stage_against_the_floor(shared_data, capsys):
+    clip = need_file(shared_data / "videos" / "driving_d0.mp4")
+    code = main(["bench", "--source", str(clip), "--frames", "30", "--size", "320x240", "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    report = json.loads(out)
+    assert report["frames"] == 30
+    assert report["size"] == [320, 240]
+    assert set(report["stages"]) == {"decode", "perception", "parsing", "effects"}
+    assert report["fps"] == pytest.approx(1000.0 / report["ms_median"], rel=0.01)
+    assert report["ms_p95"] >= report["ms_median"] > 0
+    assert report["perception_floor_ms"] > 0 and report["peak_rss_mb"] > 0
+    assert report["latency_ms_median"] >= report["stages"]["effects"]
+    assert report["pipelined"] is True
+    assert report["faces_mean"] == pytest.approx(1.0)
+
+
+def test_sequential_bench_runs_more_frames_than_the_clip_by_looping_it(shared_data):
+    clip = need_file(shared_data / "videos" / "driving_d0.mp4")  # 78 frames
+    result = run_bench(clip, look="natural", frames=90, size=(256, 256), pipelined=False)
+    assert result.frames == 90
+    assert result.pipelined is False
+    # Sequentially a frame costs at least its stages together
+    stages = result.stages
+    assert result.ms_median >= 0.9 * (stages["perception"] + stages["parsing"] + stages["effects"])
+
+
+def test_photos_are_tiled_into_one_frame_with_every_face(shared_data):
+    photos = [need_file(shared_data / "faces" / f"{name}.jpg") for name in DRIVING]
+    frame = tile_photos(photos, (1280, 720))
+    assert frame.shape == (720, 1280, 3) and frame.dtype == np.uint8
+    result = run_bench(photos, look="glam", frames=12)
+    assert result.size == (1280, 720)
+    assert result.faces == pytest.approx(4.0)
+
+
+def test_bench_on_a_missing_file_is_a_clear_error(tmp_path, capsys):
+    code = main(["bench", "--source", str(tmp_path / "nope.mp4"), "--frames", "5"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "nope.mp4: no such file" in err and "Traceback" not in err
+    with pytest.raises(ImageReadError, match="no such file"):
+        run_bench(tmp_path / "nope.mp4")
