@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -34,7 +34,7 @@ from tryon.sinks.base import Sink
 from tryon.sources.base import Frame, Source
 from tryon.sources.grabber import LatestFrameGrabber
 
-__all__ = ["LiveLoop", "LoopStats", "FrameHook"]
+__all__ = ["LiveLoop", "LoopStats", "FrameHook", "parse_ahead"]
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,32 @@ class _ParseAhead:
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.warning("the parse worker did not stop within %.0f s", timeout)
+
+
+def parse_ahead(pipeline: Pipeline, frames: Iterable[Frame]) -> Iterator[tuple[Frame, FrameParse]]:
+    """Yields ``(frame, parse)`` for each frame, parsing the next frame on a worker thread meanwhile.
+
+    The frames are read and parsed in order, at most two ahead of the caller (one waiting, one being parsed), so
+    rendering the current frame overlaps with perceiving the next. Stopping early (``break``) stops the worker.
+
+    Example:
+        >>> for frame, parse in parse_ahead(pipe, VideoSource("talk.mp4")):  # doctest: +SKIP
+        ...     writer.write(pipe.render(frame.image, parse))
+    """
+    it = iter(frames)
+
+    def produce() -> Optional[_Parsed]:
+        frame = next(it, None)
+        if frame is None:
+            return None
+        return _Parsed(frame, pipeline.parse(frame.image, timestamp=frame.timestamp), {}, 0.0)
+
+    ahead = _ParseAhead(produce)
+    try:
+        while (item := ahead.get()) is not None:
+            yield item.frame, item.parse
+    finally:
+        ahead.close()
 
 
 class LiveLoop:

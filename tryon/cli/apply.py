@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from itertools import islice
 from pathlib import Path
 
 from tryon.cli.common import (
@@ -22,8 +23,10 @@ from tryon.cli.common import (
 )
 from tryon.errors import ImageWriteError, InputError, TryOnError
 from tryon.image import IMAGE_SUFFIXES, read_image, write_image
+from tryon.live import parse_ahead
 from tryon.looks import Look
 from tryon.pipeline import Pipeline
+from tryon.sources.base import Frame
 from tryon.video import WRITE_SUFFIXES, VideoReader, VideoWriter
 
 __all__ = ["register", "run"]
@@ -154,11 +157,12 @@ def _frames(
     faces_seen = 0
     with Pipeline(look, mode="video", max_faces=args.max_faces) as pipe, StopOnInterrupt() as stop:
         with progress(total=total, unit="frame") as bar:
-            for frame in reader:
-                if stop.requested or writer.frames == args.max_frames:
+            # Stream timestamps (not the wall clock) drive stabilisation, so the output does not depend on speed.
+            frames = (Frame(image, i, i / reader.fps) for i, image in enumerate(islice(reader, args.max_frames)))
+            for frame, parse in parse_ahead(pipe, frames):
+                if stop.requested:
                     break
-                parse = pipe.parse(frame)
                 faces_seen += bool(parse.faces)
-                writer.write(pipe.render(frame, parse))
+                writer.write(pipe.render(frame.image, parse))
                 bar.update()
         return faces_seen, stop.requested
