@@ -58,3 +58,14 @@ def test_bench_on_a_missing_file_is_a_clear_error(tmp_path, capsys):
     assert "nope.mp4: no such file" in err and "Traceback" not in err
     with pytest.raises(ImageReadError, match="no such file"):
         run_bench(tmp_path / "nope.mp4")
+
+
+def test_stability_smoothing_reduces_jitter_and_masks_hold_still(shared_data):
+    from tryon.bench import FLICKER_REGIONS, stability
+
+    result = stability(need_file(shared_data / "videos" / "driving_d0.mp4"), window=20)
+    assert 0 < result.jitter_px < result.jitter_raw_px
+    assert result.lag_frames < 1.5
+    assert set(result.mask_flicker) == set(FLICKER_REGIONS)
+    # On the stillest stretch no mask changes by more than a fifth of its weight per frame
+    assert all(0 < v < 0.2 for v in result.mask_flicker.values()), result.mask_flicker

@@ -289,7 +289,13 @@ def effects_cost(frame: np.ndarray, look: str = "glam", repeats: int = 50) -> di
 
 @dataclass
 class StabilityResult:
-    """Landmark jitter on the stillest stretch of a video and lag on its fastest, with and without smoothing."""
+    """Landmark jitter on the stillest stretch of a video and lag on its fastest, with and without smoothing.
+
+    ``mask_flicker`` gives, per region, the mean share of the mask's weight that changes from one frame to the
+    next on the still stretch (sum of ``|alpha_t - alpha_t-1|`` over sum of ``alpha_t``), as the pipeline parses
+    it (stabilised landmarks, colour refinement): a mask that only follows the residual landmark jitter changes
+    by a few per cent, a flickering edge by far more.
+    """
 
     still_frames: tuple[int, int]
     jitter_raw_px: float
@@ -297,6 +303,7 @@ class StabilityResult:
     moving_frames: tuple[int, int]
     lag_frames: float
     speed_px_per_frame: float
+    mask_flicker: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -306,6 +313,7 @@ class StabilityResult:
             "moving_frames": list(self.moving_frames),
             "lag_frames": round(self.lag_frames, 3),
             "speed_px_per_frame": round(self.speed_px_per_frame, 2),
+            "mask_flicker": {k: round(v, 4) for k, v in self.mask_flicker.items()},
         }
 
 
@@ -365,4 +373,30 @@ def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None
         moving_frames=(m0, m1),
         lag_frames=trail / speed if speed > 0 else 0.0,
         speed_px_per_frame=speed,
+        mask_flicker=_mask_flicker(clip, s0, s1, fps),
     )
+
+
+#: Regions whose frame-to-frame change ``stability`` reports.
+FLICKER_REGIONS = ("lips", "face_skin", "left_eye", "right_brow", "lids", "cheeks")
+
+
+def _mask_flicker(clip: Sequence[np.ndarray], start: int, stop: int, fps: float) -> dict[str, float]:
+    """Mean frame-to-frame change of each of :data:`FLICKER_REGIONS` over ``clip[start:stop]`` (see above)."""
+    from tryon.pipeline import Pipeline, PipelineOptions
+
+    changes: dict[str, list[float]] = {name: [] for name in FLICKER_REGIONS}
+    previous: dict[str, np.ndarray] = {}
+    with Pipeline(options=PipelineOptions(mode="video", body="never")) as pipe:
+        for i in range(max(0, start - 15), stop):  # a few frames first, to settle the filters
+            parse = pipe.parse(clip[i], timestamp=i / fps)
+            if not parse.faces:
+                previous.clear()
+                continue
+            face = parse.faces[0]
+            for name in FLICKER_REGIONS:
+                alpha = face.mask(name).full(parse.shape).astype(np.float32)
+                if i > start and name in previous:
+                    changes[name].append(float(np.abs(alpha - previous[name]).sum() / max(alpha.sum(), 1.0)))
+                previous[name] = alpha
+    return {name: float(np.mean(values)) for name, values in changes.items() if values}

@@ -99,5 +99,6 @@ def run(args: argparse.Namespace) -> int:
             ["jitter px (raw)", f"{s['jitter_px']:.3f} ({s['jitter_raw_px']:.3f})"],
             ["lag frames", f"{s['lag_frames']:.2f}"],
         ]
+        rows += [[f"  {k} mask change/frame", f"{v:.3f}"] for k, v in s["mask_flicker"].items()]
     print(table(rows, right={1}))
     return EXIT_OK
