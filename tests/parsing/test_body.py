@@ -59,6 +59,14 @@ def test_options_refuse_bad_values_naming_the_field(field: str, value: object):
         BodyOptions(**{field: value})  # type: ignore[arg-type]
 
 
+def test_the_finer_person_mask_is_for_photos_unless_asked():
+    from tryon.perception.detector import PerceptionOptions
+
+    assert PerceptionOptions(mode="image").fine and not PerceptionOptions(mode="video").fine
+    assert PerceptionOptions(mode="video", fine_person=True).fine
+    assert not PerceptionOptions(mode="image", person_mask=False).fine
+
+
 def test_photo_options_are_finer_and_use_pose():
     photo = BodyOptions.photo()
     assert photo.work_size > BodyOptions().work_size

@@ -24,8 +24,8 @@ def test_no_phantom_face_is_tracked_in_a_blurred_background(shared_data):
 def test_every_face_of_a_four_person_tile_is_found(shared_data):
     from tryon.bench import tile_photos
 
-    names = ("liveportrait_driving_d8", "liveportrait_driving_d9", "liveportrait_driving_d19", "liveportrait_driving_d30")
-    frame = tile_photos([need_file(shared_data / "faces" / f"{n}.jpg") for n in names], (1280, 720))
+    names = ("driving_d8", "driving_d9", "driving_d19", "driving_d30")
+    frame = tile_photos([need_file(shared_data / "faces" / f"liveportrait_{n}.jpg") for n in names], (1280, 720))
     with Perception(PerceptionOptions(mode="image", person_mask=False)) as perception:
         faces = perception(frame, person=False).landmarks
     assert len(faces) == 4

@@ -512,6 +512,16 @@ def _guided(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = 0.01) 
     return cv2.blur(a, size) * g + cv2.blur(b, size)
 
 
+def _within(probs: dict[str, np.ndarray], pers: np.ndarray) -> dict[str, np.ndarray]:
+    """The classes scaled to share the person probability.
+
+    The person mask alone tells the person from the background; the colours only tell which class each of its
+    pixels is (a dark coat against a dark room stays whole).
+    """
+    scale = pers / np.maximum(probs["hair"] + probs["skin"] + probs["clothes"], _EPS)
+    return {k: v * scale for k, v in probs.items()}
+
+
 def _keep_connected(probs: dict[str, np.ndarray], scalp: np.ndarray) -> None:
     """Gives the hair that is not connected to a scalp (dark clothes, a dark background) to the clothes."""
     hair = probs["hair"]
@@ -621,6 +631,8 @@ def body_masks(
         return {}
 
     probs = _classify(lab, q, pers, face_skin, pri, _hand_seeds(pose, scale, shape), o)
+    if person is not None:
+        probs = _within(probs, pers)
     if o.smooth > 0:
         names = ("hair", "skin", "clothes")
         grey = lab[..., 0].astype(np.float32) * np.float32(1.0 / 255.0)
