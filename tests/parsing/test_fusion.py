@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,13 @@ import pytest
 
 from tests.conftest import need_file
 from tests.parsing.model_helpers import FakeBackend
-from tryon.errors import InputError
+from tryon.errors import InputError, ModelError
+from tryon.geometry import Box, RoiMask
 from tryon.image import read_image
 from tryon.parsing.classes import BODY_CLASSES, class_index
 from tryon.parsing.frame_parse import FrameParse
 from tryon.parsing.fusion import FusionOptions, ModelFrameParser, fuse
+from tryon.parsing.model_worker import LatestWorker, face_motion, warp_mask
 from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
 from tryon.perception import Perception, PerceptionOptions, PerceptionResult
 from tryon.perception import topology as tp
@@ -189,7 +192,7 @@ NO_FACES = PerceptionResult((), None)
 
 def test_in_video_the_model_runs_every_n_frames_and_its_masks_are_carried_between():
     backend = FakeBackend({"hair": np.ones((8, 8), np.float32)})
-    with ModelFrameParser(backend, mode="video", every=3) as parser:
+    with ModelFrameParser(backend, mode="video", every=3, background=False) as parser:
         parses = [parser.parse(frame, NO_FACES) for frame in _frames(7)]
         assert backend.calls == 3  # frames 0, 3 and 6
         assert all(p.mask("hair").min() == 255 for p in parses)  # carried forward in between
@@ -243,3 +246,136 @@ def test_a_person_model_gives_the_parse_its_person_mask(portrait):
     assert parse.person is not None
     full = parse.mask("person")
     assert full[:, : frame.shape[1] // 4].min() == 255 and full[:, 3 * frame.shape[1] // 4 :].max() == 0
+
+
+class _GatedBackend(FakeBackend):
+    """A fake backend whose every call waits for the test to open its gate, remembering which frames it saw."""
+
+    def __init__(self) -> None:
+        super().__init__({"hair": np.ones((8, 8), np.float32)})
+        self.gate = threading.Semaphore(0)
+        self.entered = threading.Semaphore(0)
+        self.seen: list[int] = []
+
+    def predict(self, frame: np.ndarray):
+        self.entered.release()
+        assert self.gate.acquire(timeout=10), "the test never let the model run"
+        self.seen.append(int(frame[0, 0, 0]))
+        return super().predict(frame)
+
+
+def test_in_video_the_model_runs_on_a_background_thread_always_on_the_newest_frame():
+    backend = _GatedBackend()
+    frames = _frames(6)
+    with ModelFrameParser(backend, mode="video") as parser:
+        assert parser.background
+        backend.gate.release()  # the first frame of a stream waits for the model once
+        first = parser.parse(frames[0], NO_FACES)
+        assert backend.seen == [0] and first.mask("hair").min() == 255
+        assert backend.entered.acquire(timeout=10)
+        # While the model is held on frame 1, frames 2 to 4 queue up: only the newest (4) waits its turn
+        for i, frame in enumerate(frames[1:5]):
+            parse = parser.parse(frame, NO_FACES)
+            assert parse.mask("hair").min() == 255  # the last finished masks, at once
+            if i == 0:
+                assert backend.entered.acquire(timeout=10)  # the model is on frame 1
+        backend.gate.release()
+        backend.gate.release()
+        assert parser.wait(timeout=10)
+        assert backend.seen == [0, 1, 4]
+        thread = parser._worker._thread  # the test checks that close() joins it
+    assert not thread.is_alive() and backend.closed == 1
+
+
+def test_the_background_model_follows_the_cadence_and_restarts_on_a_new_size():
+    backend = FakeBackend({"hair": np.ones((8, 8), np.float32)})
+    with ModelFrameParser(backend, mode="video", every=3) as parser:
+        for frame in _frames(7):
+            parser.parse(frame, NO_FACES)
+            parser.wait()
+        assert backend.calls == 3  # frames 0, 3 and 6
+        parse = parser.parse(_frames(1, (40, 40))[0], NO_FACES)  # a new size: waits for the model on it
+        assert backend.calls == 4 and backend.resets >= 1 and parse.shape == (40, 40)
+        parser.reset()
+        parser.parse(_frames(1)[0], NO_FACES)
+        assert backend.calls == 5
+
+
+def test_a_failing_background_model_raises_in_the_frame_loop():
+    class Failing(FakeBackend):
+        def predict(self, frame: np.ndarray):
+            raise ModelError("the model broke")
+
+    parser = ModelFrameParser(Failing({"hair": np.ones((8, 8), np.float32)}), mode="video")
+    with parser, pytest.raises(ModelError, match="broke"):
+        parser.parse(_frames(1)[0], NO_FACES)
+
+
+def test_the_worker_runs_the_newest_job_and_closes_cleanly():
+    gate = threading.Event()
+    seen: list[int] = []
+
+    def work(job: int) -> int:
+        gate.wait(10)
+        seen.append(job)
+        return job * 10
+
+    worker: LatestWorker[int, int] = LatestWorker(work)
+    assert worker.latest() is None
+    for job in range(4):
+        worker.submit(job)
+    gate.set()
+    assert worker.wait(timeout=10)
+    assert worker.latest() == seen[-1] * 10 and seen[-1] == 3 and len(seen) <= 2
+    worker.close()
+    worker.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        worker.submit(5)
+
+
+def test_face_motion_recovers_a_similarity_despite_a_moving_mouth():
+    rng = np.random.default_rng(1)
+    before = rng.uniform(200, 400, (478, 2))
+    angle, scale, shift = np.deg2rad(4.0), 1.05, np.array([12.0, -7.0])
+    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    after = before @ rotation.T + shift
+    after[:40] += rng.normal(0, 15, (40, 2))  # some points move on their own (the mouth opens)
+    motion = face_motion({7: before}, {7: after, 8: after})
+    assert motion is not None
+    np.testing.assert_allclose(motion[:, :2], rotation, atol=1e-3)
+    np.testing.assert_allclose(motion[:, 2], shift, atol=0.2)
+    assert face_motion({1: before}, {2: after}) is None  # no face in both frames
+
+
+def test_warp_mask_moves_the_mask_with_the_motion():
+    alpha = np.zeros((20, 30), np.uint8)
+    alpha[5:15, 10:20] = 255
+    mask = RoiMask(Box(100, 50, 130, 70), alpha)
+    shift = np.array([[1.0, 0.0, 25.0], [0.0, 1.0, -10.0]])
+    moved = warp_mask(mask, shift, (200, 300)).full((200, 300))
+    expected = np.zeros((200, 300), np.uint8)
+    expected[45:55, 135:145] = 255
+    assert np.array_equal(moved, expected)
+    doubled = warp_mask(mask, np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]), (200, 300)).full((200, 300))
+    ys, xs = np.nonzero(doubled >= 128)
+    assert abs(len(ys) - 400) <= 45 and abs(ys.mean() - 119) <= 1 and abs(xs.mean() - 229) <= 1
+    outside = np.array([[1.0, 0.0, 500.0], [0.0, 1.0, 0.0]])
+    assert warp_mask(mask, outside, (200, 300)).is_empty
+
+
+@pytest.mark.shared
+def test_carried_hair_follows_the_face_between_model_runs(portrait):
+    # Given the portrait parsed in video with the model run on the first frame only
+    frame, perception, _ = portrait
+    hair = np.zeros((64, 64), np.float32)
+    hair[:16, 16:48] = 1.0  # a band of hair above the face
+    dx = 24
+    moved_frame = np.roll(frame, dx, axis=1)
+    moved = PerceptionResult(tuple(p + np.array([dx, 0, 0], np.float32) for p in perception.landmarks), None)
+    with ModelFrameParser(FakeBackend({"hair": hair}), mode="video", every=100) as parser:
+        first = parser.parse(frame, perception).mask("hair")
+        second = parser.parse(moved_frame, moved).mask("hair")
+    # Then on the next frame, whose face moved right, the hair moved with it
+    assert first.max() >= 200 and np.count_nonzero(first >= 128) > 1000
+    expected = np.roll(first, dx, axis=1)[:, dx:].astype(np.int16)
+    assert np.abs(expected - second[:, dx:]).max() <= 2

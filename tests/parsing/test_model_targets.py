@@ -35,7 +35,15 @@ TARGETS = [
     ("skin-clothes-hair", "skin-clothes-hair", "hair", 0.92),  # 0.943
     ("skin-clothes-hair", "skin-clothes-hair", "clothes", 0.90),  # 0.929
     ("skin-clothes-hair", "skin-clothes-hair", "skin", 0.82),  # 0.861
-    ("mediapipe-hair", "celebamask-hq-samples", "hair", 0.92),  # 0.943
+    ("mediapipe-hair", "celebamask-hq-samples", "hair", 0.92),  # 0.941
+    ("mediapipe-hair", "fasseg-frontal", "hair_and_brows", 0.92),  # 0.938
+    # auto's pick when both models are installed
+    ("skin-clothes-hair+mediapipe-hair", "celebamask-hq-samples", "hair", 0.92),  # 0.924
+    ("skin-clothes-hair+mediapipe-hair", "fasseg-frontal", "hair_and_brows", 0.92),  # 0.931
+    ("skin-clothes-hair+mediapipe-hair", "cihp-samples", "clothes", 0.73),  # 0.764
+    ("skin-clothes-hair+mediapipe-hair", "cihp-samples", "person", 0.77),  # 0.804
+    ("skin-clothes-hair+mediapipe-hair", "skin-clothes-hair", "hair", 0.92),  # 0.943
+    ("skin-clothes-hair+mediapipe-hair", "skin-clothes-hair", "clothes", 0.90),  # 0.935
 ]
 
 

@@ -111,11 +111,18 @@ def test_auto_passes_over_a_missing_runtime(monkeypatch, shared_models, caplog):
         create_parser("mediapipe-hair")
 
 
+def test_auto_resolves_to_no_model_when_none_is_installed(no_models):
+    assert resolve_name("auto") == ()  # nothing installed: the landmark parser
+
+
 def test_auto_picks_the_best_installed_model(shared_models):
-    need_file(shared_models / Manifest.default().get("skin-clothes-hair-onnx").file)
+    for model in ("skin-clothes-hair-onnx", "mediapipe-hair"):
+        need_file(shared_models / Manifest.default().get(model).file)
     with create_parser("auto", mode="video", every=2) as parser:
         assert isinstance(parser, ModelFrameParser)
-        assert parser.name == "skin-clothes-hair-onnx" and parser.every == 2 and parser.mode == "video"
+        assert parser.name == "skin-clothes-hair+mediapipe-hair" and parser.every == 2 and parser.mode == "video"
+        assert parser.background
+    assert resolve_name("auto") == ("skin-clothes-hair-onnx", "mediapipe-hair")
 
 
 def test_a_card_file_makes_a_parser_with_no_code(tmp_path):

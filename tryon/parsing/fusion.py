@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from tryon.parsing.backends.base import BodyBackend, BodyProbs, resize_plane
 from tryon.parsing.body import body_masks
 from tryon.parsing.classes import BODY_CLASSES, FACE_CLASSES
 from tryon.parsing.frame_parse import Face, FrameParse
+from tryon.parsing.model_worker import LatestWorker, face_motion, is_still, warp_mask
 from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
 from tryon.perception import topology as tp
 from tryon.perception.detector import PerceptionResult
@@ -395,13 +397,49 @@ def _resolve(planes: list[np.ndarray], cover: np.ndarray | None, most: float = 4
 Mode = Literal["image", "video"]
 
 
+@dataclass(frozen=True)
+class _ModelJob:
+    """One frame for the model: the frame, its faces and the perception's person mask."""
+
+    frame: np.ndarray
+    faces: tuple[Face, ...]
+    person: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _ModelResult:
+    """The body masks of one frame, and where its faces were (to carry the masks to a later frame)."""
+
+    shape: tuple[int, int]
+    masks: Mapping[str, RoiMask]
+    person: RoiMask | None
+    points: Mapping[int, np.ndarray]
+
+    def carried_to(self, faces: Sequence[Face]) -> tuple[Mapping[str, RoiMask], RoiMask | None]:
+        """The masks and the model's person mask moved as the faces moved from this frame to ``faces``' frame."""
+        motion = face_motion(self.points, {f.id: f.points for f in faces})
+        if is_still(motion):
+            return self.masks, self.person
+        assert motion is not None
+        masks = {name: warp_mask(mask, motion, self.shape) for name, mask in self.masks.items()}
+        person = None if self.person is None else warp_mask(self.person, motion, self.shape)
+        return masks, person
+
+
 class ModelFrameParser:
     """The landmark parser's faces plus a body model's classes, fused (see :func:`fuse`).
 
-    Same interface as :class:`~tryon.parsing.parser.LandmarkFrameParser`. In video the model may run at a lower
-    cadence than the frames (``every``): in between, the last body masks are reused and only the faces are parsed
-    afresh; a network that takes the previous mask is fed it. Classes the model does not give (a hair-only or a
-    person-only model) come from the landmark default.
+    Same interface as :class:`~tryon.parsing.parser.LandmarkFrameParser`. Classes the model does not give (a
+    hair-only or a person-only model) come from the landmark default; a network that takes the previous mask is fed
+    it.
+
+    In video, the model runs on a background thread by default (``background``): each frame is parsed with the
+    body masks of the model's latest finished frame, moved along with the faces since (a similarity transform
+    fitted to the landmarks), so a frame costs only the faces and the carrying; the model always works on the
+    newest frame submitted, one at a time, every ``every`` frames. Only the first frame of a stream (and of a new
+    frame size) waits for the model. Without the background thread, the model runs in the frame loop every
+    ``every`` frames, its masks carried forward the same way in between. Photos (``mode="image"``) are always
+    parsed synchronously, with no memory.
 
     Args:
         backend: the body model; the parser owns it and closes it.
@@ -409,10 +447,11 @@ class ModelFrameParser:
         fusion: fusion options.
         mode: ``"image"`` for unrelated photos (no state kept from one call to the next), ``"video"`` for streams.
         every: in video, run the model every this many frames.
+        background: in video, run the model on a background thread (see above); ignored for photos.
 
     Example:
         >>> from tryon.parsing.backends import tflite_backend
-        >>> with ModelFrameParser(tflite_backend("mediapipe-hair"), mode="video", every=2) as parser:  # doctest: +SKIP
+        >>> with ModelFrameParser(tflite_backend("mediapipe-hair"), mode="video") as parser:  # doctest: +SKIP
         ...     parse = parser.parse(frame, perception(frame))
     """
 
@@ -424,6 +463,7 @@ class ModelFrameParser:
         *,
         mode: Mode = "image",
         every: int = 1,
+        background: bool = True,
     ) -> None:
         if mode not in ("image", "video"):
             raise InputError(f"mode must be 'image' or 'video', got {mode!r}")
@@ -435,71 +475,122 @@ class ModelFrameParser:
         self.fusion = fusion or FusionOptions()
         self.mode = mode
         self.every = every
+        self.background = bool(background) and mode == "video"
         self._landmarks = LandmarkFrameParser(ParserOptions(face=self.options.face, body=False), mode=mode)
         self._missing = tuple(c for c in ("hair", "skin", "clothes") if not self._gives(c))
-        self._carried: Optional[FrameParse] = None
+        self._carried: Optional[_ModelResult] = None
         self._count = 0
         self._closed = False
+        self._worker: Optional[LatestWorker[_ModelJob, _ModelResult]] = None
+        if self.background:
+            self._worker = LatestWorker(self._run_model, name=f"tryon-parse-{self.name}")
 
     def _gives(self, what: str) -> bool:
         classes = self.backend.classes
         return bool(classes & SKIN_CLASSES) if what == "skin" else what in classes
-
-    def _due(self, frame: np.ndarray) -> bool:
-        """Whether the model runs on this frame (always for photos; every ``every`` frames in video)."""
-        if self._closed:
-            raise InputError("this ModelFrameParser is closed")
-        if self.mode == "image":
-            self.backend.reset()
-            return True
-        last = self._carried
-        count = self._count
-        self._count += 1
-        if last is not None and last.shape != frame.shape[:2]:
-            self.backend.reset()
-            return True
-        return last is None or count % self.every == 0
 
     def parse(
         self, frame: np.ndarray, perception: PerceptionResult, ids: Sequence[int] | None = None, body: bool = True
     ) -> FrameParse:
         """Parses one BGR uint8 frame given its perception (see ``LandmarkFrameParser.parse``).
 
-        In video, on the frames between model runs the last body masks (and the model's person mask) are reused
-        as they are; only the faces are parsed afresh.
+        In video, the body masks (and the model's person mask) may come from an earlier frame, moved along with
+        the faces; the faces are always this frame's.
         """
+        if self._closed:
+            raise InputError("this ModelFrameParser is closed")
         base = self._landmarks.parse(frame, perception, ids, body=False)
         if not (self.options.body and body):
             return base
-        if not self._due(frame) and self._carried is not None:
-            carried = self._carried
-            person = carried.person if carried.person is not None else base.person
-            return FrameParse(base.shape, base.faces, carried.masks, person)
+        job = _ModelJob(frame, base.faces, perception.person)
+        if self.mode == "image":
+            self.backend.reset()
+            result = self._run_model(job)
+        elif self._worker is not None:
+            result = self._from_worker(job)
+        else:
+            result = self._in_loop(job)
+        masks, person = result.carried_to(base.faces)
+        return FrameParse(base.shape, base.faces, masks, person if person is not None else base.person)
+
+    def _in_loop(self, job: _ModelJob) -> _ModelResult:
+        """Video without the worker: the model runs on this frame every ``every`` frames (and on a new size)."""
+        last = self._carried
+        count = self._count
+        self._count += 1
+        if last is not None and last.shape != job.frame.shape[:2]:
+            self.backend.reset()
+            last = None
+        if last is None or count % self.every == 0:
+            last = self._carried = self._run_model(job)
+        return last
+
+    def _from_worker(self, job: _ModelJob) -> _ModelResult:
+        """Video with the worker: submits the frame when due and returns the latest finished result."""
+        assert self._worker is not None
+        result = self._worker.latest()
+        if result is not None and result.shape != job.frame.shape[:2]:  # a new frame size: start afresh
+            self._restart()
+            result = None
+        count = self._count
+        self._count += 1
+        if result is None or count % self.every == 0:
+            self._worker.submit(dataclasses.replace(job, frame=job.frame.copy()))  # the caller may reuse its buffer
+        if result is None:  # the first frame of a stream waits for the model once
+            self._worker.wait()
+            result = self._worker.latest()
+            assert result is not None
+        return result
+
+    def _run_model(self, job: _ModelJob) -> _ModelResult:
+        """Runs the model on one frame and fuses its classes with the frame's faces (on the worker in video)."""
+        frame = job.frame
+        shape = (int(frame.shape[0]), int(frame.shape[1]))
         probs = self.backend.predict(frame)
-        person = base.person
-        full_person = perception.person
+        full_person = job.person
+        person = None
         model_person = probs.person()
         if model_person is not None:
-            full_person = resize_plane(model_person, base.shape)
+            full_person = resize_plane(model_person, shape)
             alpha = np.clip(full_person * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            person = RoiMask(Box(0, 0, base.shape[1], base.shape[0]), alpha)
-        fallback = body_masks(frame, base.faces, full_person) if self._missing else None
-        masks = fuse(frame, base.faces, probs, full_person, self.fusion, fallback)
-        parse = FrameParse(base.shape, base.faces, {n: masks[n] for n in BODY_CLASSES}, person)
-        if self.mode == "video":
-            self._carried = FrameParse(base.shape, (), parse.masks, person if model_person is not None else None)
-        return parse
+            person = RoiMask(Box(0, 0, shape[1], shape[0]), alpha)
+        fallback = body_masks(frame, job.faces, full_person) if self._missing else None
+        masks = fuse(frame, job.faces, probs, full_person, self.fusion, fallback)
+        points = {f.id: f.points.copy() for f in job.faces}
+        return _ModelResult(shape, {n: masks[n] for n in BODY_CLASSES}, person, points)
 
-    def reset(self) -> None:
-        """Forgets the last frame (a new stream, or a cut)."""
+    def _restart(self) -> None:
+        """Drops the worker's queued frame and last result (waiting for the one in flight) and the model's memory."""
+        if self._worker is not None:
+            self._worker.clear()
         self._carried = None
         self._count = 0
         self.backend.reset()
 
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Blocks until the background model has finished every frame given so far (True at once without one).
+
+        Between :meth:`parse` calls this makes a stream's parses deterministic (tests, offline renders): the next
+        frame then uses the model's result for the last frame submitted.
+
+        Args:
+            timeout: the most seconds to wait (None: no limit).
+
+        Returns:
+            False when the timeout passed first.
+        """
+        return True if self._worker is None else self._worker.wait(timeout)
+
+    def reset(self) -> None:
+        """Forgets the last frame (a new stream, or a cut)."""
+        self._restart()
+
     def close(self) -> None:
-        """Releases the model; safe to call twice."""
+        """Stops the background model (joining its thread) and releases the model; safe to call twice."""
         if not self._closed:
             self._closed = True
+            if self._worker is not None:
+                self._worker.close()
             self.backend.close()
             self._landmarks.close()
 

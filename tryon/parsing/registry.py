@@ -116,8 +116,10 @@ PARSERS: dict[str, ParserEntry] = {
     )
 }
 
-#: What ``auto`` tries, best first; ``landmarks`` closes the list.
-AUTO: tuple[str, ...] = ("skin-clothes-hair", "mediapipe-hair", "landmarks")
+#: What ``auto`` tries, best first; ``landmarks`` closes the list. Both models together score best on hair (the
+#: hair model's is averaged in) and keep the body model's skin and clothes; in video the models run off the frame
+#: loop (see :class:`~tryon.parsing.fusion.ModelFrameParser`), so the second model costs no frame time.
+AUTO: tuple[str, ...] = ("skin-clothes-hair+mediapipe-hair", "skin-clothes-hair", "mediapipe-hair", "landmarks")
 
 ParserRef = Union[str, Path]
 
@@ -130,6 +132,9 @@ def parser_names() -> tuple[str, ...]:
 def resolve_name(name: ParserRef) -> tuple[str, ...]:
     """The models (manifest names or card paths) that a parser name runs; () for ``landmarks``.
 
+    For ``auto``, the models of the first :data:`AUTO` entry whose model files are all installed (whether their
+    runtime imports is only known when :func:`create_parser` builds them).
+
     Raises:
         InputError: for an unknown name, listing the valid names, the manifest's segmentation models and the
             card-file form.
@@ -139,6 +144,8 @@ def resolve_name(name: ParserRef) -> tuple[str, ...]:
     text = str(name).strip()
     if text in PARSERS:
         return PARSERS[text].models
+    if text == "auto":
+        return next((PARSERS[c].models for c in AUTO if _installed(PARSERS[c].models)), ())
     if isinstance(name, Path) or (is_card_path(text) and ("+" not in text or Path(text).is_file())):
         return (text,)
     if "+" in text:
@@ -156,6 +163,18 @@ def resolve_name(name: ParserRef) -> tuple[str, ...]:
         f"unknown parser {text!r}; valid names: {', '.join(parser_names())}; or a segmentation model: "
         f"{', '.join(models)}; or a model card file (.yaml, .yml, .json); or names joined by '+'"
     )
+
+
+def _installed(models: Sequence[str]) -> bool:
+    """Whether every model's card and file are there (no runtime is loaded)."""
+    from tryon.parsing.backends.resolve import resolve_model
+
+    try:
+        for model in models:
+            resolve_model(model)
+    except TryOnError:
+        return False
+    return True
 
 
 def _engine_of(model: str) -> EngineKind:
@@ -218,6 +237,7 @@ def create_parser(
     fusion: FusionOptions | None = None,
     mode: Literal["image", "video"] = "image",
     every: int = 1,
+    background: bool = True,
     providers: str = "auto",
     threads: Optional[int] = None,
 ) -> FrameParser:
@@ -231,6 +251,8 @@ def create_parser(
         mode: ``"image"`` (unrelated photos) or ``"video"`` (a stream: the model's last masks are reused between
             runs and fed back to networks that take them).
         every: in video, run the model every this many frames.
+        background: in video, run the model on a background thread, off the frame loop (see
+            :class:`~tryon.parsing.fusion.ModelFrameParser`).
         providers: ONNX execution providers.
         threads: runtime threads.
 
@@ -264,7 +286,7 @@ def create_parser(
     from tryon.parsing.fusion import ModelFrameParser
 
     try:
-        return ModelFrameParser(backend, options, fusion, mode=mode, every=every)
+        return ModelFrameParser(backend, options, fusion, mode=mode, every=every, background=background)
     except BaseException:
         backend.close()
         raise
