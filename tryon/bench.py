@@ -193,6 +193,7 @@ def run_bench(
     size: tuple[int, int] | None = None,
     progress: Callable[[int], None] | None = None,
     pipelined: bool = True,
+    parsing: str = "landmarks",
 ) -> BenchResult:
     """Runs the live loop on a video (or a still frame tiled from photos) into the null sink and times it.
 
@@ -206,12 +207,13 @@ def run_bench(
         size: resize frames to ``(width, height)`` first.
         progress: called with each frame's index.
         pipelined: parse the next frame while rendering this one, as the live loop does by default.
+        parsing: the parser (``landmarks``, ``auto``, a model name or card; see ``tryon.parsing.registry``).
 
     Raises:
         InputError: for a bad frame count; ImageReadError or SourceError for unreadable input.
     """
     from tryon.live import LiveLoop
-    from tryon.pipeline import Pipeline
+    from tryon.pipeline import Pipeline, PipelineOptions
 
     if frames < 1:
         raise InputError(f"frames must be at least 1, got {frames}")
@@ -229,7 +231,7 @@ def run_bench(
             progress(frame.index)
         return out
 
-    with Pipeline(look=look, mode="video") as pipe:
+    with Pipeline(look=look, options=PipelineOptions(mode="video", parsing=parsing)) as pipe:
         src = _BenchSource(video, still, size)
         w, h = src.size
         loop = LiveLoop(pipe, src, [NullSink()], realtime=False, hook=count, pipelined=pipelined, record=True)

@@ -43,6 +43,9 @@ class PipelineOptions:
         parsing: the parser: ``"landmarks"`` (no model), ``"auto"`` (the best installed model), a model name or a
             card file (see ``tryon.parsing.registry``).
         parse_every: in video mode, run a parsing model every N frames, carrying its masks forward in between.
+        parse_background: in video mode, run a parsing model on a background thread, always on the newest frame,
+            its latest masks carried to each frame by the faces' motion (live use: no stutter); False runs it in
+            line every ``parse_every`` frames (offline renders: the same output however fast the machine is).
         parser: options of the landmark parser.
         smoothing: One Euro filter settings for landmarks in video mode; None turns stabilisation off.
     """
@@ -54,6 +57,7 @@ class PipelineOptions:
     person_every: int = 1
     parsing: str = "landmarks"
     parse_every: int = 1
+    parse_background: bool = True
     parser: ParserOptions = field(default_factory=ParserOptions)
     smoothing: Optional[OneEuroOptions] = field(default_factory=OneEuroOptions)
 
@@ -109,7 +113,9 @@ class Pipeline:
         self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.max_faces, person_mask=o.person_mask))
         self._tracker = FaceTracker()
         self._smoother = LandmarkSmoother(o.smoothing) if o.smoothing is not None and o.mode == "video" else None
-        self._parser = create_parser(o.parsing, options=o.parser, mode=o.mode, every=o.parse_every)
+        self._parser = create_parser(
+            o.parsing, options=o.parser, mode=o.mode, every=o.parse_every, background=o.parse_background
+        )
         self._frames = 0
         self._last_person: np.ndarray | None = None
         self._closed = False

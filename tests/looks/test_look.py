@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import yaml
@@ -266,7 +267,22 @@ def test_every_builtin_look_loads_and_renders_on_real_faces(face_cases, name):
         face = case.parse.faces[0]
         changed = np.any(out != case.frame, axis=2)
         assert changed.sum() > 500, f"{name} changed too little on {case.name}"
-        outside_unchanged(case.frame, out, list(face.masks.values()))  # nothing beyond the face
+        effects = {e.name for e in look.effects}
+        if "background" in effects:  # the room behind changes; inside the person only the face effects act
+            person = case.parse.person.full(case.parse.shape)
+            assert changed[person == 0].mean() > 0.5, f"{name} left the background of {case.name} unchanged"
+            face_support = np.zeros_like(changed)
+            for m in face.masks.values():
+                face_support |= m.full(case.parse.shape) > 0
+            # The effect refines the person's edge itself, so only the person's inner core is sure to be kept
+            band = max(25, round(0.02 * person.shape[1]))  # the refined edge's reach grows with the frame
+            core = cv2.erode((person == 255).astype(np.uint8), np.ones((band, band), np.uint8)) > 0
+            assert not (changed & core & ~face_support).any()
+            continue
+        allowed = list(face.masks.values())
+        if any(e.needs_body for e in look.effects):
+            allowed += list(case.parse.masks.values())  # hair, neck, body skin, clothes
+        outside_unchanged(case.frame, out, allowed)  # nothing beyond the face (and the body classes)
 
 
 def test_a_lipstick_only_look_changes_only_the_lips(face_case):

@@ -13,10 +13,12 @@ from tryon.cli.common import (
     EXIT_OK,
     StopOnInterrupt,
     add_look_options,
+    add_parser_option,
     error,
     exit_code,
     input_kind,
     load_look,
+    pipeline_options,
     positive_int,
     progress,
     suffixes,
@@ -54,6 +56,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser.add_argument("input", type=Path, metavar="INPUT", help="a photo, a folder of photos, or a video")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT", help="where to write")
     add_look_options(parser)
+    add_parser_option(parser)
     parser.add_argument("--max-frames", type=positive_int, metavar="N", help="video: stop after N frames")
     parser.set_defaults(func=run)
 
@@ -101,7 +104,7 @@ def _one_photo(pipe: Pipeline, source: Path, target: Path) -> None:
 
 
 def _photo(args: argparse.Namespace, look: Look) -> int:
-    with Pipeline(look, mode="image", max_faces=args.max_faces) as pipe:
+    with Pipeline(look, options=pipeline_options(args, "image")) as pipe:
         _one_photo(pipe, args.input, args.output)
     return EXIT_OK
 
@@ -112,7 +115,7 @@ def _folder(args: argparse.Namespace, look: Look) -> int:
         raise InputError(f"{args.input}: no photos in this folder ({suffixes(IMAGE_SUFFIXES)})")
     args.output.mkdir(parents=True, exist_ok=True)
     done = failed = 0
-    pipe = Pipeline(look, mode="image", max_faces=args.max_faces)
+    pipe = Pipeline(look, options=pipeline_options(args, "image"))
     with pipe, progress(total=len(photos), unit="photo") as bar:
         for photo in photos:
             try:
@@ -155,7 +158,9 @@ def _frames(
 ) -> tuple[int, bool]:
     """Makes up frames until the end, ``--max-frames`` or Ctrl+C; returns (frames with a face, interrupted)."""
     faces_seen = 0
-    with Pipeline(look, mode="video", max_faces=args.max_faces) as pipe, StopOnInterrupt() as stop:
+    # A parsing model runs in line (not on a background thread): the file comes out the same on any machine.
+    options = pipeline_options(args, "video", parse_background=False)
+    with Pipeline(look, options=options) as pipe, StopOnInterrupt() as stop:
         with progress(total=total, unit="frame") as bar:
             # Stream timestamps (not the wall clock) drive stabilisation, so the output does not depend on speed.
             frames = (Frame(image, i, i / reader.fps) for i, image in enumerate(islice(reader, args.max_frames)))

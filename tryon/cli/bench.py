@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from tryon.bench import run_bench, stability
-from tryon.cli.common import EXIT_OK, positive_int, progress, table
+from tryon.cli.common import EXIT_OK, add_parser_option, positive_int, progress, table
 from tryon.errors import InputError
+from tryon.parsing.registry import resolve_name
 
 __all__ = ["register", "run", "parse_size"]
 
@@ -49,6 +50,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser.add_argument("--look", default="glam", metavar="NAME|FILE", help="look to apply (default: glam)")
     parser.add_argument("--frames", type=positive_int, default=300, metavar="N", help="frames to run (default: 300)")
     parser.add_argument("--size", type=parse_size, default=None, metavar="WxH", help="resize frames first")
+    add_parser_option(parser)
     parser.add_argument(
         "--sequential", action="store_true", help="run every stage in turn (no parsing ahead on a worker thread)"
     )
@@ -58,6 +60,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_name(args.parser)
     for path in args.source:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
@@ -71,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
             size=args.size,
             progress=lambda _: _tick(bar),
             pipelined=not args.sequential,
+            parsing=args.parser,
         )
     report = result.as_dict()
     if args.stability:

@@ -123,13 +123,16 @@ def add_parser_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def pipeline_options(args: argparse.Namespace, mode: str) -> PipelineOptions:
-    """Pipeline options from ``--parser`` and ``--max-faces``; an unknown parser is refused before any work."""
+def pipeline_options(args: argparse.Namespace, mode: str, **more: Any) -> PipelineOptions:
+    """Pipeline options from ``--parser``, ``--max-faces`` and ``more`` fields.
+
+    An unknown parser, or one whose model is not installed, is refused before any work.
+    """
     from tryon.parsing.registry import resolve_name
 
     parsing = getattr(args, "parser", "landmarks")
     resolve_name(parsing)
-    return PipelineOptions(mode=mode, max_faces=args.max_faces, parsing=parsing)  # type: ignore[arg-type]
+    return PipelineOptions(mode=mode, max_faces=args.max_faces, parsing=parsing, **more)  # type: ignore[arg-type]
 
 
 def positive_int(text: str) -> int:

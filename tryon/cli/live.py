@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from tryon.cli.bench import parse_size
-from tryon.cli.common import EXIT_OK, positive_int
+from tryon.cli.common import EXIT_OK, add_parser_option, pipeline_options, positive_int
 from tryon.looks import Catalog, builtin_looks
 from tryon.pipeline import Pipeline
 from tryon.sources import open_source, source_kind
@@ -32,6 +32,7 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
         "--size", type=parse_size, default=(1280, 720), metavar="WxH", help="camera size to ask for (default: 1280x720)"
     )
     parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+    add_parser_option(parser)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -121,7 +122,7 @@ def run_demo(args: argparse.Namespace) -> int:
         source.close()
         raise
     shades = [p.sku for p in Catalog.builtin().find("lipstick")]
-    with Pipeline(look=args.look, mode="video", max_faces=args.max_faces) as pipe:
+    with Pipeline(look=args.look, options=pipeline_options(args, "video")) as pipe:
         app = DemoApp(pipe, _look_names(args.look), shades, args.snapshots, window=window)
         stats = LiveLoop(pipe, source, [window], realtime=True, hook=app).run()
     print(
@@ -157,7 +158,7 @@ def run_cam(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     look = str(args.watch) if args.watch is not None else args.look
-    with Pipeline(look=look, mode="video", max_faces=args.max_faces) as pipe:
+    with Pipeline(look=look, options=pipeline_options(args, "video")) as pipe:
         app = CamApp(pipe, _look_names(args.look), preview=preview, watch=args.watch)
         stats = LiveLoop(pipe, source, sinks, realtime=True, hook=app).run()
     print(
