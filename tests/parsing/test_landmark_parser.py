@@ -7,7 +7,9 @@ import pytest
 from tryon.errors import InputError
 from tryon.geometry import RoiMask
 from tryon.parsing.classes import FACE_CLASSES, REGIONS
-from tryon.parsing.landmarks import LandmarkParser, LandmarkParserOptions
+from tryon.parsing.landmarks import FaceMemory, LandmarkParser, LandmarkParserOptions
+from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
+from tryon.perception.detector import PerceptionResult
 
 ALL_MASKS = (*FACE_CLASSES, *REGIONS)
 
@@ -177,3 +179,50 @@ def test_refinement_moves_the_outlines_but_keeps_the_parts(face_case):
 def test_bad_options_are_refused(options, message):
     with pytest.raises(InputError, match=message):
         LandmarkParserOptions(**options)
+
+
+def same(a: RoiMask, b: RoiMask) -> bool:
+    return a.box == b.box and np.array_equal(a.alpha, b.alpha)
+
+
+def test_a_tracked_face_keeps_its_colour_models_and_refits_each_in_turn(face_case, parser):
+    lm = face_case.parse.faces[0].landmarks
+    shape = face_case.frame.shape
+    memory = FaceMemory()
+    # The first frame fits every model: the masks are those of a parse without memory.
+    first = parser.parse_face(face_case.frame, lm, memory)
+    alone = parser.parse_face(face_case.frame, lm)
+    assert all(same(first[name], alone[name]) for name in ALL_MASKS)
+    # A slight change of light (3 %): the kept models still find the parts where fresh ones do, and once each has
+    # had its turn (one per frame, two models) the masks are those of a fresh parse.
+    dim = cv2.convertScaleAbs(face_case.frame, alpha=0.97)
+    fresh = parser.parse_face(dim, lm)
+    for frame_no in range(2):
+        kept = parser.parse_face(dim, lm, memory)
+        if frame_no == 0:
+            assert not all(same(kept[name], fresh[name]) for name in ALL_MASKS), "no model was kept"
+        for name in ("upper_lip", "lower_lip", "face_skin", "face", "cheeks"):
+            a, b = solid(kept[name], shape), solid(fresh[name], shape)
+            iou = np.count_nonzero(a & b) / max(1, np.count_nonzero(a | b))
+            assert iou > 0.95, (frame_no, name, iou)
+    assert all(same(kept[name], fresh[name]) for name in ALL_MASKS)
+    # The light drops by a fifth: every model is refitted at once.
+    dark = cv2.convertScaleAbs(face_case.frame, alpha=0.8)
+    kept, fresh = parser.parse_face(dark, lm, memory), parser.parse_face(dark, lm)
+    assert all(same(kept[name], fresh[name]) for name in ALL_MASKS)
+
+
+def test_in_video_each_tracked_face_keeps_a_memory_until_it_leaves(face_case):
+    lm = face_case.parse.faces[0].landmarks
+    frame = face_case.frame
+    with LandmarkFrameParser(ParserOptions(body=False), mode="video") as video:
+        first = video.parse(frame, PerceptionResult((lm,), None), ids=[7])
+        again = video.parse(frame, PerceptionResult((lm,), None), ids=[7])
+        # The same frame twice: kept models give the same masks as fitted ones.
+        assert all(same(first.faces[0].masks[n], again.faces[0].masks[n]) for n in ALL_MASKS)
+        assert set(video._memories) == {7}
+        video.parse(frame, PerceptionResult((), None), ids=[])
+        assert not video._memories
+    with LandmarkFrameParser(ParserOptions(body=False), mode="image") as photo:
+        photo.parse(frame, PerceptionResult((lm,), None))
+        assert photo._memories is None

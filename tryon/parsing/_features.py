@@ -14,7 +14,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-__all__ = ["Edge", "Gaussian", "Outline", "edge_offsets", "edge_table", "lda", "sample", "sigmoid", "smooth"]
+__all__ = ["Discriminant", "Edge", "Gaussian", "Outline", "edge_offsets", "edge_table", "sample", "sigmoid", "smooth"]
 
 _COVAR_FLAGS = cv2.COVAR_NORMAL | cv2.COVAR_ROWS | cv2.COVAR_SCALE
 
@@ -42,10 +42,13 @@ def _moments(rows: np.ndarray, floor: Sequence[float]) -> tuple[np.ndarray, np.n
 
 @dataclass(frozen=True)
 class Gaussian:
-    """A colour Gaussian fitted to pixel samples, for per-pixel squared Mahalanobis distances."""
+    """A colour Gaussian fitted to pixel samples, for per-pixel squared Mahalanobis distances.
 
-    mean: np.ndarray
-    inv: np.ndarray
+    ``whiten`` (C x (C + 1), for ``cv2.transform``) maps a pixel ``x`` to ``W (x - mean)`` with ``W^T W`` the
+    inverse covariance, so the squared distance is the squared length of the result.
+    """
+
+    whiten: np.ndarray
     logdet: float
 
     @classmethod
@@ -57,42 +60,48 @@ class Gaussian:
         det = cv2.determinant(cov)
         if det <= 0:
             return None
-        _, inv = cv2.invert(cov)
-        return cls(mean.astype(np.float32), inv.astype(np.float32), float(np.log(det)))
+        w = np.linalg.cholesky(cv2.invert(cov)[1]).T  # W^T W = cov^-1
+        return cls(np.hstack([w, -(w @ mean)[:, None]]).astype(np.float32), float(np.log(det)))
 
     def d2(self, feats: np.ndarray) -> np.ndarray:
         """Squared Mahalanobis distances of an HxWxC feature image (float32)."""
-        c = len(self.mean)
-        d = cv2.transform(feats, np.hstack([np.eye(c, dtype=np.float32), -self.mean[:, None]]))  # x - m
-        e = cv2.transform(d, self.inv)
-        e *= d
-        return cv2.transform(e, np.ones((1, c), np.float32))
+        y = cv2.transform(feats, self.whiten)
+        cv2.multiply(y, y, dst=y)
+        return cv2.transform(y, np.ones((1, y.shape[2]), np.float32))
 
 
-def lda(
-    feats: np.ndarray, inside: np.ndarray, outside: np.ndarray, floor: Sequence[float], min_count: int = 12
-) -> tuple[np.ndarray, float] | None:
-    """Fisher's discriminant of two pixel samples, as a map scaled so the inside mean is 1 and the outside one 0.
+@dataclass(frozen=True)
+class Discriminant:
+    """Fisher's discriminant of two pixel samples: a linear map scaled so the inside mean is 1, the outside one 0."""
 
-    Returns:
-        The map and its noise (the samples' within-class spread in the same units), or None when a sample is too
-        small or the two do not differ.
-    """
-    a = sample(feats, inside)
-    b = sample(feats, outside)
-    if a.shape[0] < min_count or b.shape[0] < min_count:
-        return None
-    ma, ca = _moments(a, floor)
-    mb, cb = _moments(b, floor)
-    within = 0.5 * (ca + cb)
-    _, inv = cv2.invert(within)
-    w = inv @ (ma - mb)
-    span = float(w @ (ma - mb))
-    if span <= 1e-6:
-        return None
-    w /= span
-    m = np.append(w, -(w @ mb)).reshape(1, -1).astype(np.float32)
-    return cv2.transform(feats, m), float(np.sqrt(w @ within @ w))
+    weights: np.ndarray  # 1 x (C + 1) float32, for cv2.transform
+
+    @classmethod
+    def fit(
+        cls, feats: np.ndarray, inside: np.ndarray, outside: np.ndarray, floor: Sequence[float], min_count: int = 12
+    ) -> Discriminant | None:
+        """The discriminant of the pixels of ``feats`` (HxWxC) under the masks ``inside`` and ``outside``.
+
+        Returns:
+            None when a sample is too small or the two do not differ.
+        """
+        a = sample(feats, inside)
+        b = sample(feats, outside)
+        if a.shape[0] < min_count or b.shape[0] < min_count:
+            return None
+        ma, ca = _moments(a, floor)
+        mb, cb = _moments(b, floor)
+        _, inv = cv2.invert(0.5 * (ca + cb))
+        w = inv @ (ma - mb)
+        span = float(w @ (ma - mb))
+        if span <= 1e-6:
+            return None
+        w /= span
+        return cls(np.append(w, -(w @ mb)).reshape(1, -1).astype(np.float32))
+
+    def map(self, feats: np.ndarray) -> np.ndarray:
+        """The discriminant of every pixel of an HxWxC feature image (float32)."""
+        return cv2.transform(feats, self.weights)
 
 
 # -- outlines ----------------------------------------------------------------------------------------------------
@@ -223,13 +232,12 @@ def edge_offsets(
     ys = ring[:, 1:2] + normal[:, 1:2] * t
     prof = cv2.remap(feat, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     prof -= mid
-    above = np.maximum(prof, 0)
-    k, n = prof.shape
-    # cost[:, j]: the split before sample j (0..n), samples 0..j-1 inside and j..n-1 outside.
-    cost = np.empty((k, n + 1), np.float32)
-    cost[:, 0] = 0
-    np.cumsum(above - prof, axis=1, out=cost[:, 1:])
-    cost[:, :-1] += np.cumsum(above[:, ::-1], axis=1)[:, ::-1]
+    # The split before sample j costs sum(max(-prof, 0) over 0..j-1) + sum(max(prof, 0) over j..n-1), that is
+    # sum(max(prof, 0)), the same for every j, less the sum of prof over 0..j-1: the split with the largest
+    # ``gain`` (that sum less the pull) is the cheapest.
+    gain = np.empty((prof.shape[0], prof.shape[1] + 1), np.float32)
+    gain[:, 0] = 0
+    np.cumsum(prof, axis=1, out=gain[:, 1:])
     splits = np.append(t - step / 2, t[-1] + step / 2)
-    cost += (pull / max(reach, 1e-6)) * np.abs(splits)
-    return splits[np.argmin(cost, axis=1)]
+    gain -= (pull / max(reach, 1e-6)) * np.abs(splits)
+    return splits[np.argmax(gain, axis=1)]

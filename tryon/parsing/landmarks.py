@@ -7,24 +7,37 @@ oval grown by a skin-versus-surroundings colour model up to the hairline and out
 
 Small parts (lips, eyes, brows, nose) are parsed at the working resolution in small windows of their own; the
 skin, large and smooth, on a coarse copy of the face. The cost follows the face, not the frame: a few
-milliseconds per face.
+milliseconds per face. In video a tracked face keeps its lip and skin colour models between frames
+(:class:`FaceMemory`), refitting one of them per frame.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import cv2
 import numpy as np
 
 from tryon.errors import InputError
 from tryon.geometry import Box, RoiMask
-from tryon.parsing._features import Edge, Gaussian, Outline, edge_offsets, edge_table, lda, sample, sigmoid, smooth
+from tryon.parsing._features import (
+    Discriminant,
+    Edge,
+    Gaussian,
+    Outline,
+    edge_offsets,
+    edge_table,
+    sample,
+    sigmoid,
+    smooth,
+)
 from tryon.perception import topology as tp
 
-__all__ = ["LandmarkParser", "LandmarkParserOptions", "Canvas", "Window", "Prob"]
+__all__ = ["LandmarkParser", "LandmarkParserOptions", "FaceMemory", "Canvas", "Window", "Prob"]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +89,7 @@ def _bbox(alpha: np.ndarray, threshold: int) -> tuple[int, int, int, int]:
     """``(x, y, w, h)`` of the pixels of ``alpha`` above ``threshold`` (w = 0 when none)."""
     if alpha.size == 0:
         return 0, 0, 0, 0
-    x, y, w, h = cv2.boundingRect((alpha > threshold).view(np.uint8))
+    x, y, w, h = cv2.boundingRect(cv2.threshold(alpha, threshold, 255, cv2.THRESH_TOZERO)[1])
     return int(x), int(y), int(w), int(h)
 
 
@@ -96,6 +109,7 @@ class Window:
         self.pts: np.ndarray = canvas.pts - np.array([box.x0, box.y0], np.float32)
         self.unit = canvas.unit
         self._ycc: np.ndarray | None = None
+        self._fixed_pts: np.ndarray | None = None
 
     @property
     def empty(self) -> bool:
@@ -120,14 +134,25 @@ class Window:
         """A length in face widths, in window pixels (at least 1)."""
         return max(1, round(faces * self.unit))
 
-    def points(self, ring: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Landmark indices to window points; float arrays are taken as window points already."""
-        if isinstance(ring, np.ndarray):
-            return ring if ring.dtype.kind == "f" else self.pts[ring]
-        return self.pts[list(ring)]
-
     def _fixed(self, rings: Sequence[Sequence[int] | np.ndarray] | np.ndarray) -> list[np.ndarray]:
-        return [(self.points(r) * 16 + 0.5).astype(np.int32) for r in rings]
+        """Rings as 4-bit fixed-point int32 points for OpenCV.
+
+        Landmark indices (sequences or integer arrays) index the window's landmarks, converted once; float arrays
+        are window points already, a ``k x n x 2`` one being ``k`` rings.
+        """
+        out: list[np.ndarray] = []
+        for r in rings:
+            if isinstance(r, np.ndarray) and r.dtype.kind == "f":
+                fixed = (r * 16 + 0.5).astype(np.int32)
+                if fixed.ndim == 3:
+                    out.extend(fixed)
+                else:
+                    out.append(fixed)
+            else:
+                if self._fixed_pts is None:
+                    self._fixed_pts = (self.pts * 16 + 0.5).astype(np.int32)
+                out.append(self._fixed_pts[r if isinstance(r, np.ndarray) else list(r)])
+        return out
 
     def poly(self, *rings: Sequence[int] | np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Fills polygons into a float32 mask, anti-aliased."""
@@ -254,10 +279,11 @@ class Canvas:
             return Window(self, Box(0, 0, w, h))
         pts = self.pts[ids if isinstance(ids, np.ndarray) else list(ids)]
         pad = pad_faces * self.unit
-        x0, y0 = np.floor(pts.min(axis=0) - pad)
-        x1, y1 = np.ceil(pts.max(axis=0) + pad) + 1
-        box = Box(int(min(max(x0, 0), w)), int(min(max(y0, 0), h)), int(max(min(x1, w), 0)), int(max(min(y1, h), 0)))
-        return Window(self, box)
+        lo = (pts.min(axis=0) - pad).tolist()
+        hi = (pts.max(axis=0) + pad).tolist()
+        x0, y0 = (math.floor(v) for v in lo)
+        x1, y1 = (math.ceil(v) + 1 for v in hi)
+        return Window(self, Box(min(max(x0, 0), w), min(max(y0, 0), h), max(min(x1, w), 0), max(min(y1, h), 0)))
 
     def to_roi(self, prob: Prob) -> RoiMask:
         """Maps a soft map of this level or its coarse level back to the frame as a tight :class:`RoiMask`."""
@@ -378,6 +404,51 @@ def _head_outlines(pts: np.ndarray, unit: float, pushes: Sequence[tuple[float, f
 
 # -- the parser ---------------------------------------------------------------------------------------------------
 
+#: The colour models a tracked face keeps, in the order it refits them (one per frame); not the eyes' or brows'.
+_MODELS = ("lips", "skin")
+#: A kept model is refitted at once when its window's mean luma (0..255) moved more than this since the fit.
+_RELIGHT = 6.0
+_T = TypeVar("_T")
+
+
+class FaceMemory:
+    """What the parser keeps of one tracked face between video frames: its colour models.
+
+    A face's colours barely change from one frame to the next, while sampling and fitting them is a good part of
+    the parsing cost. So a tracked face refits each model of :data:`_MODELS` once every ``len(_MODELS)`` frames,
+    one model per frame in turn (the cost stays level), and at once when the light on its part changes (exposure,
+    a lamp, the head turning to the light); the edges themselves are found anew in every frame.
+    """
+
+    def __init__(self) -> None:
+        self.frame = -1  # counted by LandmarkParser.parse_face
+        self._models: dict[str, tuple[float, Any]] = {}
+
+    def model(self, key: str, fit: Callable[[], _T], luma: float) -> _T:
+        """The model ``key``, refitted by ``fit`` in its turn, when the part's mean ``luma`` moved, or when none fits.
+
+        Args:
+            key: one of :data:`_MODELS`.
+            fit: fits the model in this frame (None, or a sequence holding None, when it cannot).
+            luma: the mean luma of the part's window in this frame.
+        """
+        kept = self._models.get(key)
+        if (
+            kept is None
+            or (self.frame - _MODELS.index(key)) % len(_MODELS) == 0
+            or abs(luma - kept[0]) > _RELIGHT
+            or kept[1] is None
+            or (isinstance(kept[1], (list, tuple)) and None in kept[1])
+        ):
+            kept = self._models[key] = (luma, fit())
+        return cast(_T, kept[1])
+
+
+def _fitted(memory: FaceMemory | None, key: str, fit: Callable[[], _T], ycc: np.ndarray) -> _T:
+    """``fit()``, or the face's kept model ``key`` (``ycc``: the features of the part's window)."""
+    return fit() if memory is None else memory.model(key, fit, cv2.mean(ycc)[0])
+
+
 #: The parts cut out of the skin to give the ``face`` region (then the nose, to give ``face_skin``).
 _PARTS = ("left_eye", "right_eye", "left_brow", "right_brow", "upper_lip", "lower_lip", "mouth_interior")
 
@@ -394,12 +465,23 @@ class LandmarkParser:
     def __init__(self, options: LandmarkParserOptions | None = None) -> None:
         self.options = options or LandmarkParserOptions()
 
-    def parse_face(self, frame: np.ndarray, landmarks: np.ndarray) -> dict[str, RoiMask]:
-        """Soft masks of one face's classes (and regions, if enabled), as :class:`RoiMask` in frame coordinates."""
+    def parse_face(
+        self, frame: np.ndarray, landmarks: np.ndarray, memory: FaceMemory | None = None
+    ) -> dict[str, RoiMask]:
+        """Soft masks of one face's classes (and regions, if enabled), as :class:`RoiMask` in frame coordinates.
+
+        Args:
+            frame: the BGR frame.
+            landmarks: the face's 478 landmarks, in frame pixels.
+            memory: in video, what the parser kept of this face from earlier frames (updated here); None fits
+                every colour model anew.
+        """
         from tryon.parsing import regions as region_builder
 
+        if memory is not None:
+            memory.frame += 1
         canvas = Canvas.of_face(frame, landmarks, self.options.work_size)
-        probs = self.classes(canvas)
+        probs = self.classes(canvas, memory)
         out = {name: canvas.to_roi(p) for name, p in probs.items()}
         # The skin map covers the whole face; the parts painted over it are cut out of it here, in the frame.
         face = _cut(out.pop("skin"), *(out[n] for n in _PARTS))
@@ -410,11 +492,11 @@ class LandmarkParser:
             out["face"] = face
         return out
 
-    def classes(self, cv: Canvas) -> dict[str, Prob]:
+    def classes(self, cv: Canvas, memory: FaceMemory | None = None) -> dict[str, Prob]:
         """Soft maps of the face parts, and ``skin``: the whole facial skin with the parts inside it."""
         refine = self.options.refine
         mouth = cv.window(_LIP_RING, 0.08)
-        lips, interior = self._lips(mouth, refine)
+        lips, interior = self._lips(mouth, refine, memory)
         upper = lips * (mouth.poly(_upper_half(mouth)) > 0.5)
         out: dict[str, Prob] = {
             "upper_lip": Prob(mouth, upper),
@@ -433,12 +515,12 @@ class LandmarkParser:
         out["nose"] = Prob(nose, nose.poly(_NOSE))
         face = cv.coarse.window()
         oval = face.poly(_FACE_OVAL)
-        out["skin"] = Prob(face, self._skin(face, oval) if refine and not face.empty else oval)
+        out["skin"] = Prob(face, self._skin(face, oval, memory) if refine and not face.empty else oval)
         return out
 
     # -- refinements -------------------------------------------------------------------------------------------
 
-    def _lips(self, win: Window, refine: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _lips(self, win: Window, refine: bool, memory: FaceMemory | None) -> tuple[np.ndarray, np.ndarray]:
         """(lips, mouth interior): the outer edge moved to the lip colour's edge; the inner edge from landmarks.
 
         A closed mouth (lips less than a working pixel apart) has no interior: the line between the lips is lips.
@@ -447,24 +529,28 @@ class LandmarkParser:
         gap = pts[_LIP_INNER_LOWER] - pts[_LIP_INNER_UPPER]  # 0 at the corners
         is_open = float(np.max((gap * gap).sum(axis=1))) >= 1.0
         inner = win.poly(_LIP_INNER) if is_open else win.zeros()
-        outer = self._lip_outline(win, inner) if refine and not win.empty else win.poly(_LIP_RING)
+        outer = self._lip_outline(win, inner, memory) if refine and not win.empty else win.poly(_LIP_RING)
         np.maximum(outer, inner, out=outer)
         outer -= inner
         return outer, inner
 
-    def _lip_outline(self, win: Window, inner: np.ndarray) -> np.ndarray:
+    def _lip_outline(self, win: Window, inner: np.ndarray, memory: FaceMemory | None) -> np.ndarray:
         """The outer lip outline moved, along its normals, to where the lip colour gives way to the skin's."""
         u = win.unit
         pts = _LIP_OUTLINE.points(win.pts)
         n = _LIP_OUTLINE.normals(pts)
-        core = win.fill(pts - n * (0.008 * u))
-        core[inner > 0.5] = 0
-        skin = win.fill(pts + n * (0.06 * u))
-        win.fill(pts + n * (0.025 * u), out=skin, value=0)
-        found = lda(win.ycc, core.view(bool), skin.view(bool), (4.0, 1.0, 1.0))
-        if found is None:
+
+        def fit() -> Discriminant | None:
+            core = win.fill(pts - n * (0.008 * u))
+            core[inner > 0.5] = 0
+            skin = win.fill(pts + n * (0.06 * u))
+            win.fill(pts + n * (0.025 * u), out=skin, value=0)
+            return Discriminant.fit(win.ycc, core.view(bool), skin.view(bool), (4.0, 1.0, 1.0))
+
+        model = _fitted(memory, "lips", fit, win.ycc)
+        if model is None:
             return win.poly(_LIP_RING)
-        feat = win.blur(found[0], 0.003)
+        feat = win.blur(model.map(win.ycc), 0.003)
         mid, lo, hi = edge_table(((_LIP_LOWER, 1), (_LIP_UPPER, 19), (_LIP_LOWER, 20)))
         off = edge_offsets(feat, pts, n, _LIP_UPPER.reach * u, mid, _LIP_UPPER.pull)
         np.clip(off, lo * u, hi * u, out=off)
@@ -473,7 +559,11 @@ class LandmarkParser:
         return win.poly(pts + n * smooth(off)[:, None])
 
     def _eyes(self, win: Window) -> list[np.ndarray]:
-        """Both eyes: the lid margins moved to where each eye's lid skin colour starts."""
+        """Both eyes: the lid margins moved to where each eye's lid skin colour starts.
+
+        Their models are fitted anew in every frame, even in video: the lid skin sampled around an eye changes as
+        it blinks, and a kept model moves the lid margins (and the lash lines drawn along them).
+        """
         u = win.unit
         pts = _EYE_OUTLINE.points(win.pts)
         lids = pts.reshape(2, 2, 17, 2)
@@ -482,8 +572,8 @@ class LandmarkParser:
         rim = n.reshape(2, 2, 17, 2)
         rings = np.concatenate([lids[:, 0], lids[:, 1, -2:0:-1]], axis=1)  # closed outlines of the two eyes
         out_n = np.concatenate([rim[:, 0], rim[:, 1, -2:0:-1]], axis=1)
-        lid_skin = win.fill(*(rings + out_n * (0.045 * u)))
-        win.fill(*(rings + out_n * (0.02 * u)), out=lid_skin, value=0)
+        lid_skin = win.fill(rings + out_n * (0.045 * u))
+        win.fill(rings + out_n * (0.02 * u), out=lid_skin, value=0)
         ycc = win.ycc
         d2 = win.zeros()
         for half in _halves(win):  # each eye its own model: the light often differs across the face
@@ -500,21 +590,25 @@ class LandmarkParser:
         return [win.poly(np.concatenate([lid[0], lid[1, -2:0:-1]])) for lid in moved]
 
     def _brows(self, win: Window) -> list[np.ndarray]:
-        """Both brows: their outlines moved to where each brow's hair gives way to the skin around it."""
+        """Both brows: their outlines moved to where each brow's hair gives way to the skin around it.
+
+        Their models are fitted anew in every frame, even in video: sparse brow hair makes the discriminant's
+        levels shift with small changes of light or pose, and a kept one moves the edges.
+        """
         u = win.unit
         pts = _BROW_OUTLINE.points(win.pts)
         n = _BROW_OUTLINE.normals(pts)
         rings, rims = pts.reshape(2, 20, 2), n.reshape(2, 20, 2)
-        hair = win.fill(*rings).view(bool)
-        skin = win.fill(*(rings + rims * (0.06 * u)))
-        win.fill(*(rings + rims * (0.03 * u)), out=skin, value=0)
+        hair = win.fill(rings).view(bool)
+        skin = win.fill(rings + rims * (0.06 * u))
+        win.fill(rings + rims * (0.03 * u), out=skin, value=0)
         ycc = win.ycc
         feat = win.zeros()
         for half in _halves(win):  # each brow its own model
-            found = lda(ycc[:, half], hair[:, half], skin.view(bool)[:, half], (4.0, 1.0, 1.0))
-            if found is None:
+            model = Discriminant.fit(ycc[:, half], hair[:, half], skin.view(bool)[:, half], (4.0, 1.0, 1.0))
+            if model is None:
                 return [win.poly(r) for r in rings]
-            feat[:, half] = found[0]
+            feat[:, half] = model.map(ycc[:, half])
         feat = win.blur(feat, 0.004)
         off = edge_offsets(feat, pts, n, _BROW.reach * u, _BROW.mid, _BROW.pull)
         np.clip(off, -_BROW.inward * u, _BROW.outward * u, out=off)
@@ -522,7 +616,7 @@ class LandmarkParser:
         moved = pts + n * (smooth(off.reshape(2, 20)).reshape(-1, 1) + _BROW_GROW * u)
         return [win.poly(moved[:20]), win.poly(moved[20:])]
 
-    def _skin(self, win: Window, oval: np.ndarray) -> np.ndarray:
+    def _skin(self, win: Window, oval: np.ndarray, memory: FaceMemory | None) -> np.ndarray:
         """The facial skin: the face oval, grown by the face's own skin colour up to the hairline and the ears.
 
         Two colour Gaussians, one of the cheeks (and the forehead where it is not hair) and one of a band around
@@ -536,18 +630,22 @@ class LandmarkParser:
             ((_SKIN_TOP, _SKIN_SIDE), (-_SKIN_IN_TOP, -_SKIN_IN_SIDE), (_SKIN_TOP + _SKIN_BG, _SKIN_SIDE + _SKIN_BG)),
         )
         ycc = win.ycc
-        # The cheeks under the eyes are the surest skin; the forehead (often lit differently) joins them where it
-        # is not hair (bangs).
-        cheeks = sample(ycc, win.fill(*_SKIN_SAMPLES[:2]).view(bool))
-        skin = Gaussian.fit(cheeks, (30.0, 2.0, 2.0), 24)
-        if skin is not None:
-            forehead = sample(ycc, win.fill(_SKIN_SAMPLES[2]).view(bool))
-            if len(forehead):
-                forehead = forehead[skin.d2(forehead[:, None])[:, 0] < 9.0]
-                skin = Gaussian.fit(np.concatenate([cheeks, forehead]), (30.0, 2.0, 2.0), 24)
-        band = win.fill(around)
-        win.fill(reach, out=band, value=0)
-        other = Gaussian.fit(sample(ycc, band.view(bool)), (30.0, 4.0, 4.0), 24)
+
+        def fit() -> tuple[Gaussian | None, Gaussian | None]:
+            # The cheeks under the eyes are the surest skin; the forehead (often lit differently) joins them where
+            # it is not hair (bangs).
+            cheeks = sample(ycc, win.fill(*_SKIN_SAMPLES[:2]).view(bool))
+            skin = Gaussian.fit(cheeks, (30.0, 2.0, 2.0), 24)
+            if skin is not None:
+                forehead = sample(ycc, win.fill(_SKIN_SAMPLES[2]).view(bool))
+                if len(forehead):
+                    forehead = forehead[skin.d2(forehead[:, None])[:, 0] < 9.0]
+                    skin = Gaussian.fit(np.concatenate([cheeks, forehead]), (30.0, 2.0, 2.0), 24)
+            band = win.fill(around)
+            win.fill(reach, out=band, value=0)
+            return skin, Gaussian.fit(sample(ycc, band.view(bool)), (30.0, 4.0, 4.0), 24)
+
+        skin, other = _fitted(memory, "skin", fit, ycc)
         if skin is None or other is None:
             return oval
         llr = 0.5 * (other.d2(ycc) - skin.d2(ycc) + (other.logdet - skin.logdet))

@@ -11,7 +11,7 @@ import numpy as np
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.body import BodyOptions, BodyParser
 from tryon.parsing.frame_parse import Face, FrameParse
-from tryon.parsing.landmarks import LandmarkParser, LandmarkParserOptions
+from tryon.parsing.landmarks import FaceMemory, LandmarkParser, LandmarkParserOptions
 from tryon.perception.detector import PerceptionResult
 
 __all__ = ["LandmarkFrameParser", "ParserOptions"]
@@ -45,6 +45,8 @@ class LandmarkFrameParser:
     def __init__(self, options: ParserOptions | None = None, mode: Literal["image", "video"] = "video") -> None:
         self.options = options or ParserOptions()
         self._faces = LandmarkParser(self.options.face)
+        # In video, each tracked face keeps its colour models between frames (see FaceMemory).
+        self._memories: dict[int, FaceMemory] | None = {} if mode == "video" else None
         # The live body options serve photos too: BodyOptions.photo() (pose, 384 px) scored within 0.01 on every
         # dataset at ten times the cost, so it stays opt-in.
         self._body = BodyParser(self.options.body_options or BodyOptions(), mode=mode)
@@ -82,8 +84,12 @@ class LandmarkFrameParser:
             box = Box.around(pts, shape=(h, w))
             if box.empty:
                 continue
-            masks = self._faces.parse_face(frame, lm)
+            memory = None if self._memories is None else self._memories.setdefault(face_id, FaceMemory())
+            masks = self._faces.parse_face(frame, lm, memory)
             faces.append(Face(face_id, lm, box, masks, cut_by_edge=cut))
+        if self._memories is not None:
+            for gone in self._memories.keys() - set(ids):
+                del self._memories[gone]
         faces.sort(key=lambda f: f.id)
         person = None
         if perception.person is not None:
