@@ -6,6 +6,7 @@ own, each inside a tight box and anti-aliased. Sizes are given in face widths so
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,7 +16,7 @@ import numpy as np
 
 from tryon.color import Color
 from tryon.effects._skin import face_width
-from tryon.effects.base import Patch
+from tryon.effects.base import Patch, is_blank, lerp
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.frame_parse import Face
 from tryon.perception import topology
@@ -67,7 +68,7 @@ def eye_geometry(face: Face) -> tuple[EyeGeometry, EyeGeometry]:
     """The subject's right and left eye (the image's left and right in a non-mirrored photo)."""
     p = face.points
     axis = p[topology.LEFT_EYE_OUTER] - p[topology.RIGHT_EYE_OUTER]
-    axis = axis / max(float(np.linalg.norm(axis)), 1e-6)
+    axis = axis / max(math.hypot(float(axis[0]), float(axis[1])), 1e-6)
     up = np.array([axis[1], -axis[0]], np.float32)  # image y grows downward
     eyes = []
     for upper_ids, lower_ids in (
@@ -77,7 +78,7 @@ def eye_geometry(face: Face) -> tuple[EyeGeometry, EyeGeometry]:
         upper = p[list(upper_ids)].astype(np.float32)
         lower = p[list(lower_ids)].astype(np.float32)
         span = upper[0] - upper[-1]
-        width = max(float(np.linalg.norm(span)), 1.0)
+        width = max(math.hypot(float(span[0]), float(span[1])), 1.0)
         eyes.append(EyeGeometry(upper, lower, (span / width).astype(np.float32), up, width))
     return eyes[0], eyes[1]
 
@@ -121,7 +122,8 @@ def patch_over(frame: np.ndarray, masks: Sequence[RoiMask], pad: int = 0) -> tup
     Returns:
         The patch and the float32 (0..1) alpha of each mask over it, or None when every mask is empty.
     """
-    live = [m for m in masks if not m.is_empty]
+    blank = [is_blank(m) for m in masks]
+    live = [m for m, b in zip(masks, blank) if not b]
     if not live:
         return None
     box = live[0].box
@@ -131,10 +133,8 @@ def patch_over(frame: np.ndarray, masks: Sequence[RoiMask], pad: int = 0) -> tup
     if box.empty:
         return None
     alphas = [
-        m.crop(box).astype(np.float32) * (1.0 / 255.0)
-        if not m.is_empty
-        else np.zeros((box.height, box.width), np.float32)
-        for m in masks
+        m.crop(box).astype(np.float32) * (1.0 / 255.0) if not b else np.zeros((box.height, box.width), np.float32)
+        for m, b in zip(masks, blank)
     ]
     union = np.maximum.reduce(alphas) if len(alphas) > 1 else alphas[0]
     return Patch(box, frame[box.slices], union), alphas
@@ -156,7 +156,7 @@ def layer_over(
     """
     total = 1.0 - (1.0 - weight) * (1.0 - top_weight)
     share = np.divide(top_weight, total, out=np.zeros_like(total), where=total > 1e-6)
-    return new + (top - new) * share[:, :, None], total
+    return lerp(new, top, share), total
 
 
 def lash_map(light: np.ndarray, weight: np.ndarray, fw: float) -> np.ndarray:
@@ -171,12 +171,14 @@ def lash_map(light: np.ndarray, weight: np.ndarray, fw: float) -> np.ndarray:
         weight: where to measure the skin's lightness (the zone the caller works in).
         fw: the face's width in pixels.
     """
+    light = np.ascontiguousarray(light)
     blackhat = cv2.morphologyEx(light, cv2.MORPH_BLACKHAT, disc_kernel(max(1, round(0.01 * fw))))
-    inside = weight > 0.3
-    if int(inside.sum()) < 8:
+    inside = (weight > 0.3).view(np.uint8)
+    if cv2.countNonZero(inside) < 8:
         return np.zeros_like(light)
-    values = light[inside]
-    skin = float(values[values >= values.mean()].mean())
+    # The mean of the zone's lighter half (OpenCV's masked means: numpy's boolean indexing copies).
+    mean = cv2.mean(light, mask=inside)[0]
+    skin = cv2.mean(light, mask=cv2.bitwise_and(inside, (light >= mean).view(np.uint8)))[0]
     return smoothstep(4.0, 16.0, blackhat) * smoothstep(12.0, 28.0, skin - light)
 
 
@@ -200,9 +202,15 @@ def outerness(eyes: Sequence[EyeGeometry], box: Box) -> np.ndarray:
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
     """Hermite step from 0 at ``edge0`` to 1 at ``edge1`` (float32)."""
-    t = (x - np.float32(edge0)) * np.float32(1.0 / (edge1 - edge0))
-    np.clip(t, 0.0, 1.0, out=t)
-    return t * t * (3.0 - 2.0 * t)
+    t = np.subtract(x, np.float32(edge0), dtype=np.float32)
+    t *= np.float32(1.0 / (edge1 - edge0))
+    np.minimum(t, np.float32(1.0), out=t)
+    np.maximum(t, np.float32(0.0), out=t)
+    out = np.multiply(t, np.float32(-2.0))
+    out += np.float32(3.0)
+    out *= t
+    out *= t
+    return out
 
 
 def weighted_mean(lab: np.ndarray, weight: np.ndarray) -> np.ndarray:

@@ -10,16 +10,17 @@ and the full-resolution work is a handful of cheap passes whatever the effect.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from tryon.effects.base import Patch
+from tryon.effects.base import Patch, is_blank, lerp
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.frame_parse import Face
 
-__all__ = ["CELLS_ACROSS", "SkinGrid", "add_field", "face_width"]
+__all__ = ["CELLS_ACROSS", "SkinGrid", "add_field", "affine_map", "face_width"]
 
 #: Grid cells across the face (cheek to cheek), about: a cell is the size of a small blemish.
 CELLS_ACROSS = 64
@@ -30,7 +31,7 @@ _EMPTY = 0.02  # cells with less skin than this count as empty
 def face_width(face: Face) -> float:
     """The face's width in pixels, cheek to cheek (landmarks 234 and 454)."""
     p = face.points
-    return max(float(np.linalg.norm(p[454] - p[234])), 1.0)
+    return max(math.hypot(float(p[454, 0] - p[234, 0]), float(p[454, 1] - p[234, 1])), 1.0)
 
 
 def add_field(view: np.ndarray, pixels: np.ndarray, delta: np.ndarray, weight: np.ndarray) -> None:
@@ -39,19 +40,33 @@ def add_field(view: np.ndarray, pixels: np.ndarray, delta: np.ndarray, weight: n
     Args:
         view: uint8 BGR pixels (a view into the frame).
         pixels: the same pixels as float32 (0..255).
-        delta: float32 BGR change in 0..255 units, the view's size.
-        weight: float32 per-pixel weight (0..1); pixels of weight 0 stay byte-identical.
+        delta: float32 BGR change in 0..255 units, the view's size; overwritten.
+        weight: float32 per-pixel weight (0..1), over three channels like ``delta`` (OpenCV's arithmetic does not
+            broadcast); pixels of weight 0 stay byte-identical.
     """
-    out = cv2.cvtColor(weight, cv2.COLOR_GRAY2BGR)
-    cv2.multiply(delta, out, dst=out)
-    cv2.add(out, pixels, dst=out)
-    cv2.max(out, 0.0, dst=out)  # convertScaleAbs saturates above 255 but mirrors below 0 (scalar 0: every channel)
-    cv2.convertScaleAbs(out, dst=view)
+    cv2.multiply(delta, weight, dst=delta)
+    cv2.add(delta, pixels, dst=delta)
+    cv2.max(delta, 0.0, dst=delta)  # convertScaleAbs saturates above 255 but mirrors below 0 (scalar 0: every channel)
+    cv2.convertScaleAbs(delta, dst=view)
 
 
 def _unit(alpha: np.ndarray) -> np.ndarray:
     """A uint8 mask as float32 in 0..1."""
     return np.multiply(alpha, np.float32(1.0 / 255.0), dtype=np.float32)
+
+
+def affine_map(scale: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
+    """A 3x4 matrix for ``cv2.transform`` that maps each channel ``c`` to ``c * scale[c] + offset[c]``."""
+    m = np.zeros((3, 4), np.float32)
+    m[:, :3] = np.diag(scale)
+    if offset is not None:
+        m[:, 3] = offset
+    return m
+
+
+def _channels(values: np.ndarray) -> int:
+    """The number of channels of an HxW or HxWxC array."""
+    return 1 if values.ndim == 2 else values.shape[2]
 
 
 def _shrink(image: np.ndarray, cell: int) -> np.ndarray:
@@ -87,6 +102,7 @@ class SkinGrid:
 
     Attributes:
         patch: the full-resolution patch the grid covers (its box is a whole number of cells).
+        alpha3: the patch's alpha over three channels (float32, 0..1), for writing BGR changes.
         pixels: the patch's pixels as float32 BGR in 0..255.
         weight: float32 share of skin (the averaging weight) in each cell, 0..1.
         bgr: float32 BGR (0..1) mean skin colour of each cell; cells without skin hold the mean skin colour.
@@ -100,6 +116,7 @@ class SkinGrid:
     """
 
     patch: Patch
+    alpha3: np.ndarray
     pixels: np.ndarray
     weight: np.ndarray
     bgr: np.ndarray
@@ -128,7 +145,7 @@ class SkinGrid:
             skin: the pixels to average into the cells; ``mask`` by default.
             cells_across: grid cells across the face.
         """
-        if mask.is_empty:
+        if is_blank(mask):
             return None
         width = face_width(face)
         cell = max(1, round(width / cells_across))
@@ -137,25 +154,26 @@ class SkinGrid:
             return None
         alpha = _unit(mask.crop(box))
         patch = Patch(box, frame[box.slices], alpha)
-        w = alpha if skin is None else _unit(skin.crop(box))
+        alpha3 = cv2.merge((alpha, alpha, alpha))
+        w, w3 = (alpha, alpha3) if skin is None else (_unit(skin.crop(box)), None)
         pixels = patch.view.astype(np.float32)
         if cell == 1:
             small_w = w
             small = pixels * np.float32(1.0 / 255.0)
         else:
             small_w = _shrink(w, cell)
-            weighted = cv2.cvtColor(w, cv2.COLOR_GRAY2BGR)
-            small = _shrink(cv2.multiply(pixels, weighted, dst=weighted), cell)
-            small /= cv2.cvtColor(np.maximum(small_w, 1e-4) * np.float32(255.0), cv2.COLOR_GRAY2BGR)
-        grid = cls(patch, pixels, small_w, small, cell, width / cell)
+            weighted = cv2.multiply(pixels, cv2.merge((w, w, w)) if w3 is None else w3)
+            small = _shrink(weighted, cell)
+            small /= cv2.merge((np.maximum(small_w, 1e-4) * np.float32(255.0),) * 3)
+        grid = cls(patch, alpha3, pixels, small_w, small, cell, width / cell)
         grid._fill_holes()
         return grid
 
     def _fill_holes(self) -> None:
         """Gives cells without skin the mean skin colour, so interpolation and filters at the mask's edge see skin."""
-        empty = self.weight < _EMPTY
-        if empty.any():
-            self.bgr[empty] = self.mean(self.bgr)
+        empty = (self.weight < _EMPTY).astype(np.float32)
+        if cv2.countNonZero(empty):
+            self.bgr = lerp(self.bgr, self.mean(self.bgr), empty)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -192,12 +210,9 @@ class SkinGrid:
         s = self.sigma(sigma_faces)
         rows, cols = self.shape
         if weight is not None:
-            premultiplied = values * (weight[:, :, None] if values.ndim == 3 else weight)
-            stack = (
-                cv2.merge((*cv2.split(premultiplied), weight))
-                if values.ndim == 3
-                else cv2.merge((premultiplied, weight))
-            )
+            # Premultiplied channels with the weight alongside (cv2 per channel: numpy broadcasting is slow here).
+            channels = cv2.split(values) if values.ndim == 3 else [values]
+            stack = cv2.merge([*(cv2.multiply(c, weight) for c in channels), weight])
         else:
             stack = values
         factor = max(1.0, s / 1.5)
@@ -206,22 +221,23 @@ class SkinGrid:
             stack = cv2.resize(stack, size, interpolation=cv2.INTER_AREA)
             s = s * size[0] / cols
         stack = cv2.GaussianBlur(stack, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+        if weight is not None:  # normalise while the grid is coarse: fewer cells to divide
+            *sums, total = cv2.split(stack)
+            cv2.max(total, 1e-4, dst=total)
+            stack = cv2.merge([cv2.divide(c, total) for c in sums]) if values.ndim == 3 else cv2.divide(sums[0], total)
         if factor > 1.0:
             stack = cv2.resize(stack, (cols, rows), interpolation=cv2.INTER_LINEAR)
-        if weight is None:
-            return stack
-        out = stack[:, :, :-1] / np.maximum(stack[:, :, -1:], 1e-4)
-        return out if values.ndim == 3 else out[:, :, 0]
+        return stack
 
     def mean(self, values: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """The weighted mean of ``values`` over the grid (per channel), by skin share unless ``weight`` is given."""
         w = self.weight if weight is None else weight
-        total = float(w.sum())
+        total = float(cv2.sumElems(w)[0])
         if total <= 1e-6:
-            w, total = np.ones_like(w), float(w.size)
-        if values.ndim == 3:
-            return (w.reshape(-1) @ values.reshape(-1, values.shape[2])) / np.float32(total)
-        return np.asarray(float(np.vdot(w, values)) / total, np.float32)
+            return np.array(cv2.mean(values)[: _channels(values)], np.float32).squeeze()
+        # OpenCV's multiply and sum, not a matrix product: BLAS threads stall for milliseconds on busy cores.
+        weighted = cv2.multiply(values, cv2.merge((w,) * values.shape[2]) if values.ndim == 3 else w)
+        return np.array(cv2.sumElems(weighted)[: _channels(values)], np.float32).squeeze() / np.float32(total)
 
     def upsample(self, cells: np.ndarray) -> np.ndarray:
         """A grid array brought to the patch's full resolution (bilinear)."""
@@ -230,7 +246,13 @@ class SkinGrid:
         height, width = self.patch.alpha.shape
         return cv2.resize(cells, (width, height), interpolation=cv2.INTER_LINEAR)
 
-    def delta(self, target_lab: np.ndarray, fade: np.ndarray | None = None, multiply: bool = False) -> np.ndarray:
+    def delta(
+        self,
+        target_lab: np.ndarray,
+        fade: np.ndarray | None = None,
+        multiply: bool = False,
+        amount: float = 1.0,
+    ) -> np.ndarray:
         """The full-resolution change (float32 BGR, 0..255 units) that moves each cell to ``target_lab``.
 
         Args:
@@ -238,15 +260,18 @@ class SkinGrid:
             fade: per-cell factor (0..1) on the change, for soft edges computed on the grid.
             multiply: scale each pixel by its cell's change (keeps relative contrast, like a multiply blend)
                 instead of adding the same offset to every pixel of the cell.
+            amount: a factor on the whole change (applied on the grid, where it costs nothing).
         """
         target = cv2.cvtColor(target_lab.astype(np.float32, copy=False), cv2.COLOR_Lab2BGR)
         if multiply:
             change = target / np.maximum(self.bgr, 1.0 / 255.0) - np.float32(1.0)
             np.clip(change, -0.9, 2.0, out=change)
+            change *= np.float32(amount)
         else:
-            change = (target - self.bgr) * np.float32(255.0)
+            change = (target - self.bgr) * np.float32(255.0 * amount)
         if fade is not None:
-            change *= fade[:, :, None]
+            fade = fade.astype(np.float32, copy=False)
+            cv2.multiply(change, cv2.merge((fade, fade, fade)), dst=change)
         full = self.upsample(change)
         if multiply:
             cv2.multiply(full, self.pixels, dst=full)
@@ -259,5 +284,4 @@ class SkinGrid:
 
         See :meth:`delta` for ``fade`` and ``multiply``.
         """
-        delta = self.delta(target_lab, fade, multiply)
-        add_field(self.patch.view, self.pixels, delta, self.patch.alpha * np.float32(amount))
+        add_field(self.patch.view, self.pixels, self.delta(target_lab, fade, multiply, amount), self.alpha3)

@@ -27,7 +27,9 @@ __all__ = [
     "effect_class",
     "create_effect",
     "Patch",
+    "is_blank",
     "lab_target_shift",
+    "lerp",
     "mix",
 ]
 
@@ -112,6 +114,10 @@ def create_effect(name: str, options: Mapping[str, Any] | None = None, where: st
     return effect_class(name).from_dict(options, where or name)
 
 
+# OpenCV's 8-bit Lab (L * 255 / 100, a + 128, b + 128) to float Lab, as a cv2.transform matrix.
+_LAB8_TO_LAB = np.array([[100.0 / 255.0, 0, 0, 0], [0, 1, 0, -128.0], [0, 0, 1, -128.0]], np.float32)
+
+
 @dataclass
 class Patch:
     """A frame region to edit: the box, a view of the frame there, and the mask's alpha (float32, 0..1)."""
@@ -123,7 +129,7 @@ class Patch:
     @classmethod
     def of(cls, frame: np.ndarray, mask: RoiMask, pad: int = 0) -> Patch | None:
         """The patch covering ``mask`` (grown by ``pad`` pixels), or None when the mask is empty there."""
-        if mask.is_empty:
+        if is_blank(mask):
             return None
         box = mask.box.grow(pad).clip(frame.shape) if pad else mask.box.clip(frame.shape)
         if box.empty:
@@ -134,6 +140,15 @@ class Patch:
     def lab(self) -> np.ndarray:
         """The patch in float32 Lab (L in 0..100)."""
         return cv2.cvtColor(self.view.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_BGR2Lab)
+
+    def quick_lab(self) -> np.ndarray:
+        """The patch in float32 Lab (L in 0..100) through OpenCV's 8-bit conversion, about twice as fast.
+
+        The 8-bit conversion works from lookup tables: L is within about 0.5 and a*, b* within 2 units of
+        :meth:`lab` (0.25 on average), far below what shows once a shade's colour replaces the skin's.
+        """
+        lab = cv2.cvtColor(self.view, cv2.COLOR_BGR2Lab).astype(np.float32)
+        return cv2.transform(lab, _LAB8_TO_LAB, dst=lab)
 
     def mean_lab(self, lab: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """The alpha-weighted mean Lab colour of the patch."""
@@ -152,20 +167,40 @@ class Patch:
         mix(self.view, new_bgr, self.alpha * amount)
 
 
+def is_blank(mask: RoiMask) -> bool:
+    """``mask.is_empty``, counted by OpenCV (numpy's ``any`` on uint8 first converts the whole mask to bool)."""
+    return mask.box.empty or cv2.countNonZero(mask.alpha) == 0
+
+
 def mix(dst: np.ndarray, new: np.ndarray, weight: np.ndarray) -> None:
     """``dst = dst + (new - dst) * weight`` in place (uint8 BGR ``dst``), leaving weight-0 pixels untouched.
 
-    OpenCV's arithmetic keeps this a few passes over the patch (it runs once or twice per effect and face).
+    OpenCV's arithmetic keeps this a few passes over the patch (it runs once or twice per effect and face). A
+    pixel of weight 0 gets ``dst + 0`` back exactly, so it stays byte-identical (``new`` is always finite).
     """
-    w = np.clip(weight, 0.0, 1.0).astype(np.float32, copy=False)
-    w3 = cv2.merge((w, w, w))
+    w = cv2.max(cv2.min(weight.astype(np.float32, copy=False), 1.0), 0.0)
     src = dst.astype(np.float32)
-    out = cv2.subtract(new, src, dtype=cv2.CV_32F)
-    cv2.multiply(out, w3, dst=out)
+    out = cv2.subtract(new.astype(np.float32, copy=False), src)
+    cv2.multiply(out, cv2.merge((w, w, w)), dst=out)
     cv2.add(out, src, dst=out)
-    np.add(out, 0.5, out=out)
-    np.clip(out, 0, 255, out=out)
-    np.copyto(dst, out.astype(np.uint8), where=w3 > 0)
+    cv2.max(out, 0.0, dst=out)  # convertScaleAbs rounds and saturates above 255 but mirrors below 0
+    cv2.convertScaleAbs(out, dst=dst)
+
+
+def lerp(a: np.ndarray, b: np.ndarray | float, t: np.ndarray) -> np.ndarray:
+    """``a + (b - a) * t`` for float32 BGR ``a``, a colour, image or grey level ``b`` and a per-pixel ``t`` (HxW).
+
+    OpenCV's arithmetic: numpy broadcasting a weight over three channels is several times slower.
+    """
+    a = a.astype(np.float32, copy=False)
+    if isinstance(b, np.ndarray) and b.shape == a.shape:
+        out = cv2.subtract(b.astype(np.float32, copy=False), a)
+    else:  # one colour: a per-channel scalar
+        out = cv2.subtract((*np.broadcast_to(np.asarray(b, np.float64), (3,)).tolist(), 0.0), a)
+    t = t.astype(np.float32, copy=False)
+    cv2.multiply(out, cv2.merge((t, t, t)), dst=out)
+    cv2.add(out, a, dst=out)
+    return out
 
 
 def lab_shift(
@@ -178,11 +213,19 @@ def lab_shift(
 ) -> np.ndarray:
     """Like :func:`lab_target_shift` but returns float32 Lab, for effects that layer several shifts."""
     t = np.asarray(target.lab if isinstance(target, Color) else target, dtype=np.float32)
-    out = np.empty_like(lab)
-    out[:, :, 0] = ref[0] + (t[0] - ref[0]) * lightness + (lab[:, :, 0] - ref[0]) * texture
-    out[:, :, 1] = t[1] + (lab[:, :, 1] - ref[1]) * chroma_texture
-    out[:, :, 2] = t[2] + (lab[:, :, 2] - ref[2]) * chroma_texture
-    np.clip(out[:, :, 0], 0, 100, out=out[:, :, 0])
+    r = np.asarray(ref, np.float32)
+    # One affine map per pixel: L' = texture * L + (the shifted mean minus texture * its L), and likewise a*, b*.
+    shift = np.array(
+        [
+            [texture, 0.0, 0.0, r[0] + (t[0] - r[0]) * lightness - r[0] * texture],
+            [0.0, chroma_texture, 0.0, t[1] - r[1] * chroma_texture],
+            [0.0, 0.0, chroma_texture, t[2] - r[2] * chroma_texture],
+        ],
+        np.float32,
+    )
+    out = cv2.transform(lab, shift)
+    cv2.min(out, (100.0, np.inf, np.inf, 0.0), dst=out)
+    cv2.max(out, (0.0, -np.inf, -np.inf, 0.0), dst=out)
     return out
 
 

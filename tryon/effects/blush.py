@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._skin import SkinGrid
+from tryon.effects._skin import SkinGrid, affine_map
 from tryon.effects.base import Effect
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -55,8 +56,10 @@ class Blush(Effect):
         ref = grid.mean(lab)
         shade = np.asarray(o.color.lab, np.float32)
         gap = float(shade[0] - ref[0])
-        target = np.empty_like(lab)
-        target[:, :, 0] = lab[:, :, 0] + gap * (_DARKEN if gap < 0 else _LIGHTEN)
-        target[:, :, 1:] = shade[1:] + (lab[:, :, 1:] - ref[1:]) * _CHROMA_TEXTURE
+        # L moves by a share of the gap; a*, b* take the shade's, keeping part of their variation.
+        scale = np.array([1.0, _CHROMA_TEXTURE, _CHROMA_TEXTURE], np.float32)
+        offset = np.array([gap * (_DARKEN if gap < 0 else _LIGHTEN), 0.0, 0.0], np.float32)
+        offset[1:] = shade[1:] - ref[1:] * _CHROMA_TEXTURE
+        target = cv2.transform(lab, affine_map(scale, offset))
         # Squaring the region's falloff (fade = its cell share) gives the airbrushed, peaked profile of real blush.
         grid.write(target, o.intensity, fade=grid.weight)

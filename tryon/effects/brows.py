@@ -9,7 +9,7 @@ import numpy as np
 
 from tryon.color import Color
 from tryon.effects._eyes import face_width, lab_of, smoothstep, weighted_mean
-from tryon.effects.base import Effect, Patch, lab_target_shift, mix
+from tryon.effects.base import Effect, Patch, lab_target_shift, lerp, mix
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
@@ -59,7 +59,7 @@ class Brows(Effect):
         if patch is None:
             return
         alpha = patch.alpha
-        lab = patch.lab()
+        lab = patch.quick_lab()
         light = lab[:, :, 0]
         skin_w = (alpha < 0.05).astype(np.float32)
         hair_w = (alpha > 0.6).astype(np.float32)
@@ -81,6 +81,6 @@ class Brows(Effect):
             w_fill = shape * (1.0 - hairs) * (0.6 * o.fill * o.intensity)
             total = 1.0 - (1.0 - weight) * (1.0 - w_fill)
             share = np.divide(w_fill, total, out=np.zeros_like(total), where=total > 1e-6)
-            new = tinted + (powder - tinted) * share[:, :, None]
+            new = lerp(tinted, powder, share)
             weight = total
         mix(patch.view, new, weight)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+import cv2
 import numpy as np
 
 from tryon.color import Color
@@ -69,4 +70,4 @@ class Concealer(Effect):
             goal = np.empty_like(lab)
             goal[:, :, 0] = around[:, :, 0] + (shade[0] - around[:, :, 0]) * _SHADE_LIGHTNESS
             goal[:, :, 1:] = shade[1:]
-        grid.write(lab + (goal - broad) * np.float32(o.coverage), o.intensity)
+        grid.write(cv2.scaleAdd(cv2.subtract(goal, broad), o.coverage, lab), o.intensity)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._skin import SkinGrid
+from tryon.effects._skin import SkinGrid, affine_map
 from tryon.effects.base import Effect
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -53,7 +54,7 @@ class Contour(Effect):
             return
         lab = grid.lab
         shade = np.asarray(o.color.lab, np.float32)
-        target = np.empty_like(lab)
-        target[:, :, 0] = lab[:, :, 0] * (shade[0] / 100.0)
-        target[:, :, 1:] = lab[:, :, 1:] + (shade[1:] - lab[:, :, 1:]) * _HUE
+        # L * L_shade / 100; a*, b* a share _HUE of the way to the shade's.
+        scale = np.array([shade[0] / 100.0, 1.0 - _HUE, 1.0 - _HUE], np.float32)
+        target = cv2.transform(lab, affine_map(scale, np.array([0.0, shade[1] * _HUE, shade[2] * _HUE], np.float32)))
         grid.write(target, o.intensity, multiply=True)

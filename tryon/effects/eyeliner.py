@@ -103,7 +103,7 @@ class Eyeliner(Effect):
                 stroke = np.maximum(core, stroke)
             fade = inner + (1.0 - inner) * smoothstep(0.0, 0.35, along)
             np.maximum(weight, stroke * fade * opacity, out=weight)
-        lab = patch.lab()
+        lab = patch.quick_lab()
         ref = weighted_mean(lab, weight)
         new = lab_target_shift(lab, ref, lab_of(o.color), lightness=0.92, texture=0.3, chroma_texture=0.2)
         mix(patch.view, new, weight * o.intensity)

@@ -21,7 +21,7 @@ from tryon.effects._eyes import (
     smoothstep,
     weighted_mean,
 )
-from tryon.effects.base import Effect, lab_target_shift, mix
+from tryon.effects.base import Effect, lab_target_shift, lerp, mix
 from tryon.effects.texture import sparkle_field
 from tryon.geometry import Box
 from tryon.options import option_range
@@ -96,7 +96,7 @@ class Eyeshadow(Effect):
         if found is None:
             return
         patch, alphas = found
-        lab = patch.lab()
+        lab = patch.quick_lab()
         rise, outer = self._layout(face, patch.box)
         # Lashes crossing the lid stay as they are (powder does not tint them) and do not count in its colour.
         # Only near the lashes: higher up, a thin dark line is the lid's fold, and it takes the shade.
@@ -144,11 +144,11 @@ class Eyeshadow(Effect):
         A metallic sheen takes the shade's colour (``tint``); a shimmer sheen is white.
         """
         light = lab[:, :, 0]
-        inside = alpha > 0.4
-        if int(inside.sum()) < 16:
+        inside = (alpha > 0.4).view(np.uint8)
+        if cv2.countNonZero(inside) < 16:
             return new
-        values = light[inside]
-        mean, std = float(values.mean()), max(float(values.std()), 2.0)
+        means, stds = cv2.meanStdDev(np.ascontiguousarray(light), mask=inside)
+        mean, std = float(means[0, 0]), max(float(stds[0, 0]), 2.0)
         spec = smoothstep(mean, mean + 1.8 * std, light) * alpha
-        target = np.float32(255.0) if tint is None else 255.0 * 0.5 + np.array(tint.bgr, np.float32) * 0.5
-        return new + (target - new) * np.clip(strength * 0.6 * spec, 0.0, 0.8)[:, :, None]
+        target = 255.0 if tint is None else 255.0 * 0.5 + np.array(tint.bgr, np.float32) * 0.5
+        return lerp(new, target, np.clip(strength * 0.6 * spec, 0.0, 0.8))

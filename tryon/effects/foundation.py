@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._skin import SkinGrid
+from tryon.effects._skin import SkinGrid, affine_map
 from tryon.effects.base import Effect
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -67,7 +68,10 @@ class Foundation(Effect):
         if o.color is not None:
             shade = np.asarray(o.color.lab, np.float32)
             base = np.array([ref[0] + (shade[0] - ref[0]) * _SHADE_LIGHTNESS, shade[1], shade[2]], np.float32)
-        target = base + (lighting - ref) * keep_lighting + (lab - lighting) * keep_blotches
+        # base + (lighting - ref) * keep_lighting + (lab - lighting) * keep_blotches, as two per-channel affine maps
+        # (cv2.transform: numpy broadcasting over the channel axis is slow).
+        target = cv2.transform(lighting, affine_map(keep_lighting - keep_blotches, base - ref * keep_lighting))
+        target += cv2.transform(lab, affine_map(keep_blotches))
         # Fade out over the last stretch of skin before the mask's edge (hairline, jaw, and around the eyes and
         # lips): a smoothstep of the blurred mask, so no line shows where a shade meets bare skin.
         edge = np.clip((grid.smooth(grid.weight, _FEATHER) - 0.3) / 0.55, 0.0, 1.0)

@@ -57,23 +57,25 @@ class Highlighter(Effect):
         if grid is None:
             return
         lab = grid.lab
-        light = lab[:, :, 0]
+        light, a, b = cv2.split(lab)
         mean = float(grid.mean(light))
         spread = float(np.sqrt(grid.mean((light - mean) ** 2))) + 1.0
         lit = np.clip(0.5 + (light - mean) / (4.0 * spread), 0.0, 1.0)
         sheen = _SHEEN * (0.25 + 0.75 * lit)
         shade = np.asarray(o.color.lab, np.float32)
-        target = np.empty_like(lab)
-        target[:, :, 0] = light + (100.0 - light) * sheen
-        target[:, :, 1:] = lab[:, :, 1:] + (shade[1:] - lab[:, :, 1:]) * (_TINT * sheen / _SHEEN)[:, :, None]
+        tint = (_TINT / _SHEEN) * sheen
+        target = cv2.merge((light + (100.0 - light) * sheen, a + (shade[1] - a) * tint, b + (shade[2] - b) * tint))
+        if o.shimmer <= 0:
+            grid.write(target, o.intensity)
+            return
         delta = grid.delta(target)
-        if o.shimmer > 0:
-            sparkle = sparkle_field(grid.patch.box, face, density=_SPARKLE_DENSITY, seed=11)
-            sparkle *= grid.upsample(0.5 + 0.5 * lit.astype(np.float32)) * np.float32(_SPARKLE_GAIN * o.shimmer)
-            np.minimum(sparkle, 1.0, out=sparkle)
-            # Each sparkle takes the pixel part of the way to white.
-            room = cv2.add(grid.pixels, delta)
-            np.subtract(np.float32(255.0), room, out=room)
-            cv2.multiply(room, cv2.cvtColor(sparkle, cv2.COLOR_GRAY2BGR), dst=room)
-            cv2.add(delta, room, dst=delta)
-        add_field(grid.patch.view, grid.pixels, delta, grid.patch.alpha * np.float32(o.intensity))
+        sparkle = sparkle_field(grid.patch.box, face, density=_SPARKLE_DENSITY, seed=11)
+        sparkle *= grid.upsample(0.5 + 0.5 * lit) * np.float32(_SPARKLE_GAIN * o.shimmer)
+        np.minimum(sparkle, 1.0, out=sparkle)
+        # Each sparkle takes the pixel part of the way to white; the intensity scales the sheen and the sparkles.
+        room = cv2.add(grid.pixels, delta)
+        np.subtract(np.float32(255.0), room, out=room)
+        sparkle *= np.float32(o.intensity)
+        cv2.multiply(room, cv2.merge((sparkle, sparkle, sparkle)), dst=room)
+        cv2.scaleAdd(delta, o.intensity, room, dst=delta)
+        add_field(grid.patch.view, grid.pixels, delta, grid.alpha3)

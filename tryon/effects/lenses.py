@@ -60,7 +60,7 @@ class Lenses(Effect):
         patch = Patch.of(frame, face.mask("irises"))
         if patch is None:
             return
-        lab = patch.lab()
+        lab = patch.quick_lab()
         light = lab[:, :, 0]
         radius = _iris_radius(face, patch.box)  # distance to the nearer iris centre, in that iris's radii
         # Not the pupil, nor past the rim, nor outside the open eye (the ring's faint tail can reach past the eye

@@ -56,7 +56,7 @@ class LipLiner(Effect):
         if patch is None:
             return
         band = self.band(face, patch)
-        lab = patch.lab()
+        lab = patch.quick_lab()
         ref = weighted_mean(lab, band)
         new = lab_target_shift(lab, ref, lab_of(o.color), lightness=0.8, texture=0.6, chroma_texture=0.25)
         mix(patch.view, new, band * o.intensity)

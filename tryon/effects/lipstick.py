@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects.base import Effect, Patch, lab_target_shift
+from tryon.effects.base import Effect, Patch, lab_target_shift, lerp
 from tryon.effects.texture import sparkle_field
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -85,7 +85,7 @@ class Lipstick(Effect):
         patch = Patch.of(frame, face.mask("lips"))
         if patch is None:
             return
-        lab = patch.lab()
+        lab = patch.quick_lab()
         ref = patch.mean_lab(lab)
         texture, lightness, gain = _FINISH[o.finish]
         if o.finish is Finish.MATTE:
@@ -96,12 +96,12 @@ class Lipstick(Effect):
         if o.color2 is not None:
             new2 = lab_target_shift(lab, ref, o.color2, lightness=lightness, texture=texture)
             t = self._second_weight(face, patch)
-            new = new + (new2 - new) * t[:, :, None]
+            new = lerp(new, new2, t)
         if gain > 0 and o.gloss > 0:
             new = self._highlight(lab, ref, patch, new, gain * o.gloss)
         if o.finish is Finish.SHIMMER:
             sparkle = sparkle_field(patch.box, face, density=0.05, seed=7)
-            new = new + (255.0 - new) * (0.55 * sparkle)[:, :, None]
+            new = lerp(new, 255.0, 0.55 * sparkle)
         patch.write(new, o.intensity)
 
     def _highlight(
@@ -112,8 +112,9 @@ class Lipstick(Effect):
         inside = patch.alpha > 0.5
         if inside.sum() < 16:
             return new
-        lo, hi = np.percentile(light[inside], [75, 99])
-        spec = np.clip((light - lo) / max(hi - lo, 1.0), 0.0, 1.0) ** 1.5
+        lo, hi = _percentiles(light[inside], (75, 99))
+        spec = np.clip((light - lo) / max(hi - lo, 1.0), 0.0, 1.0)
+        spec *= np.sqrt(spec)  # spec ** 1.5
         size = max(1.0, 0.012 * patch.box.width)
         spec = cv2.GaussianBlur(spec.astype(np.float32), (0, 0), size) * patch.alpha
         if self.options.finish is Finish.METALLIC:
@@ -121,7 +122,7 @@ class Lipstick(Effect):
             target = 255.0 * 0.55 + tint * 0.45
         else:
             target = np.full(3, 255.0, np.float32)
-        return new + (target - new) * (np.clip(strength * spec, 0.0, 0.9))[:, :, None]
+        return lerp(new, target, np.clip(strength * spec, 0.0, 0.9))
 
     def _second_weight(self, face: Face, patch: Patch) -> np.ndarray:
         """Where ``color2`` applies: the lower lip, or the depth of the lips for ombre (0 at edge, 1 inside)."""
@@ -133,3 +134,15 @@ class Lipstick(Effect):
         depth = float(dist.max()) or 1.0
         t = np.clip(dist / (depth * self.options.ombre_width), 0.0, 1.0)
         return cv2.GaussianBlur(t * t * (3 - 2 * t), (0, 0), max(1.0, 0.3 * depth))
+
+
+def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """``np.percentile(values, qs)`` (linear interpolation) from one partial sort, without its overhead."""
+    n = values.size
+    positions = [q / 100.0 * (n - 1) for q in qs]
+    lows = [int(p) for p in positions]
+    picked = np.partition(values, sorted({i for lo in lows for i in (lo, min(lo + 1, n - 1))}))
+    return [
+        float(picked[lo]) + (float(picked[min(lo + 1, n - 1)]) - float(picked[lo])) * (p - lo)
+        for p, lo in zip(positions, lows)
+    ]

@@ -80,7 +80,7 @@ class Mascara(Effect):
         upper = np.maximum(alphas[0], alphas[1])
         reach = upper if o.lower <= 0 else np.maximum(upper, o.lower * np.maximum(alphas[2], alphas[3]))
         roots = alphas[0] if o.lower <= 0 else np.maximum(alphas[0], o.lower * alphas[2])
-        lab = patch.lab()
+        lab = patch.quick_lab()
         lashes = self._lashes(lab[:, :, 0], reach, face_width(face))
         weight = np.maximum(reach * lashes, _ROOT_DARKEN * roots) * o.intensity
         ref = weighted_mean(lab, weight)

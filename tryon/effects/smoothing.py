@@ -57,20 +57,20 @@ class Smoothing(Effect):
         if grid is None:
             return
         smooth, edges = _fast_guided_filter(grid.bgr, grid.sigma(_RADIUS), _EPS)
-        change = (smooth - grid.bgr) * np.float32(255.0)
+        amount = np.float32(o.intensity)
+        change = (smooth - grid.bgr) * (np.float32(255.0) * amount)
+        pixels = grid.pixels
         if o.detail < 1.0:
             # Also fade the texture below the grid (pixel minus its cell), on flat skin well inside the mask:
-            # pixel + change + k * (pixel - cell), with k < 0, is pixel * (1 + k) + (change - k * cell).
+            # pixel + change + k * (pixel - cell), with k < 0, is pixel * (1 + k) + (change - k * cell). Weighted
+            # by alpha: pixel * (1 + alpha * k) + alpha * (change - k * cell).
             flat = np.clip(1.0 - 2.0 * edges, 0.0, 1.0) * np.clip(grid.weight * 2.0 - 1.0, 0.0, 1.0)
-            k = flat * np.float32(o.detail - 1.0)
-            change -= grid.bgr * cv2.cvtColor(k * np.float32(255.0), cv2.COLOR_GRAY2BGR)
-            delta = grid.upsample(change)
-            texture = cv2.cvtColor(grid.upsample(k), cv2.COLOR_GRAY2BGR)
-            cv2.multiply(grid.pixels, texture, dst=texture)
-            cv2.add(delta, texture, dst=delta)
-        else:
-            delta = grid.upsample(change)
-        add_field(grid.patch.view, grid.pixels, delta, grid.patch.alpha * np.float32(o.intensity))
+            k = flat * (np.float32(o.detail - 1.0) * amount)
+            change -= grid.bgr * cv2.merge((k * np.float32(255.0),) * 3)
+            gain = cv2.multiply(grid.upsample(k), grid.patch.alpha)
+            gain += np.float32(1.0)
+            pixels = cv2.multiply(pixels, cv2.merge((gain, gain, gain)))
+        add_field(grid.patch.view, pixels, grid.upsample(change), grid.alpha3)
 
 
 def _fast_guided_filter(src: np.ndarray, radius: float, eps: float) -> tuple[np.ndarray, np.ndarray]:

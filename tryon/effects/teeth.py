@@ -50,7 +50,7 @@ class TeethWhitening(Effect):
         patch = Patch.of(frame, face.mask("teeth"))
         if patch is None:
             return
-        lab = patch.lab()
+        lab = patch.quick_lab()
         a, b = lab[:, :, 1], lab[:, :, 2]
         # The mask is a soft likelihood (a tooth in shadow may sit at one half): a half-whitened tooth looks
         # stained, so anything the mask is fairly sure of is whitened fully. Enamel is near neutral in a*; gums and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import cv2
@@ -22,8 +23,11 @@ def _sparkle_texture(density: float, seed: int) -> np.ndarray:
     tex: np.ndarray = dots * rng.random((_TEX, _TEX)).astype(np.float32)
     tex = cv2.GaussianBlur(tex, (0, 0), 0.8)
     tex /= max(float(tex.max()), 1e-6)
-    tex.setflags(write=False)
-    return tex
+    # Stored as 8 bits: a quarter of the memory stays in cache while the warp samples it at a slant, and OpenCV's
+    # 8-bit warp is its fastest; 1/255 steps are far below what a sparkle's brightness shows.
+    tex8: np.ndarray = np.round(tex * 255.0).astype(np.uint8)
+    tex8.setflags(write=False)
+    return tex8
 
 
 def sparkle_field(box: Box, face: Face, density: float = 0.04, seed: int = 0) -> np.ndarray:
@@ -35,12 +39,22 @@ def sparkle_field(box: Box, face: Face, density: float = 0.04, seed: int = 0) ->
     p = face.points
     origin = p[1]
     axis = p[263] - p[33]
-    size = float(np.linalg.norm(axis)) or 1.0
+    size = math.hypot(float(axis[0]), float(axis[1])) or 1.0
     c, s = axis / size
     k = 256.0 / (2.2 * size)  # texture pixels per frame pixel: about 256 across the face
-    xs = np.arange(box.x0, box.x1, dtype=np.float32) - origin[0]
-    ys = np.arange(box.y0, box.y1, dtype=np.float32) - origin[1]
-    gx, gy = np.meshgrid(xs, ys)
-    u = ((gx * c + gy * s) * k) % _TEX
-    v = ((-gx * s + gy * c) * k) % _TEX
-    return cv2.remap(_sparkle_texture(density, seed), u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    # Texture coordinates are affine in frame coordinates: one warp samples the box (the texture wraps, so the
+    # offsets are taken modulo its size to keep the warp's fixed-point coordinates small and exact).
+    gx, gy = box.x0 - float(origin[0]), box.y0 - float(origin[1])
+    to_texture = np.array(
+        [
+            [k * c, k * s, ((gx * c + gy * s) * k) % _TEX],
+            [-k * s, k * c, ((-gx * s + gy * c) * k) % _TEX],
+        ]
+    )
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    field8 = cv2.warpAffine(
+        _sparkle_texture(density, seed), to_texture, (box.width, box.height), flags=flags, borderMode=cv2.BORDER_WRAP
+    )
+    field: np.ndarray = field8.astype(np.float32)
+    field *= np.float32(1.0 / 255.0)
+    return field
