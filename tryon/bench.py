@@ -234,7 +234,11 @@ def run_bench(
     with Pipeline(look=look, options=PipelineOptions(mode="video", parsing=parsing)) as pipe:
         src = _BenchSource(video, still, size)
         w, h = src.size
-        loop = LiveLoop(pipe, src, [NullSink()], realtime=False, hook=count, pipelined=pipelined, record=True)
+        # Read as fast as the loop goes, but each frame as late as keeps that rate, as from a camera: the
+        # latency is then what a viewer would see.
+        loop = LiveLoop(
+            pipe, src, [NullSink()], realtime=False, hook=count, pipelined=pipelined, just_in_time=True, record=True
+        )
         stats = loop.run(max_frames=frames)
     history = stats.history or []
     if not history:

@@ -4,11 +4,13 @@ Live sources (cameras, or files played at their own pace) are read on a capture 
 so processing always takes the newest frame and stale ones are dropped; no queue can grow. Files processed as
 fast as possible are read in order, every frame.
 
-By default the loop is pipelined over two threads: a worker reads and parses frame N+1 (perception and parsing)
-while the calling thread renders frame N and sends it to the sinks. MediaPipe, OpenCV and NumPy release the GIL,
-so on two cores a frame costs about the slower of the two stages instead of their sum. The hand-over between the
-stages is a one-slot queue: the worker is never more than one frame ahead. Rendering, the hook and the sinks stay
-on the calling thread (GUI toolkits want the main thread).
+By default the loop is pipelined over two threads: a worker reads and perceives frame N+1 (decoding, MediaPipe,
+face ids, stabilisation) while the calling thread parses and renders frame N and sends it to the sinks. The split
+follows Python's global lock: decoding and MediaPipe run in C++ without it, while parsing and the effects are
+many small NumPy/OpenCV calls whose Python glue holds it, so those two share one thread (two such threads would
+mostly wait on each other). On two cores a frame then costs about the slower of the two stages instead of their
+sum. The hand-over is a one-slot queue: the worker is never more than one frame ahead. Parsing, rendering, the
+hook and the sinks stay on the calling thread (GUI toolkits want the main thread).
 
 However the loop ends (end of input, a closed window, Ctrl+C, a camera unplugged), the worker is stopped, the
 source is released and every sink is finalised, so a video being written stays playable.
@@ -17,7 +19,6 @@ source is released and every sink is finalised, so a video being written stays p
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections import deque
@@ -29,7 +30,7 @@ import numpy as np
 
 from tryon.errors import SourceError
 from tryon.parsing.frame_parse import FrameParse
-from tryon.pipeline import Pipeline
+from tryon.pipeline import Perceived, Pipeline
 from tryon.sinks.base import Sink
 from tryon.sources.base import Frame, Source
 from tryon.sources.grabber import LatestFrameGrabber
@@ -87,79 +88,112 @@ class LoopStats:
 
 
 @dataclass
-class _Parsed:
-    """A frame read and parsed, waiting to be rendered."""
+class _Perceived:
+    """A frame read and perceived, waiting to be parsed and rendered."""
 
     frame: Frame
-    parse: FrameParse
+    perceived: Perceived
     timings: dict[str, float]
     started: float
 
 
+_EMPTY = object()
 _END = object()
 
+#: Smoothing of the stage-time estimates that time the just-in-time read (exponential moving average weight).
+_EMA = 0.1
+#: Safety margin (ms) of the just-in-time read: the next frame is ready this much before the renderer asks.
+_MARGIN_MS = 2.0
 
-class _ParseAhead:
-    """Reads and parses frames on a worker thread, handing them over through a one-slot queue.
 
-    :meth:`get` returns the next parsed frame, None at the end of the input, and re-raises the worker's error
+class _PerceiveAhead:
+    """Reads and perceives frames on a worker thread, handing each over through a one-frame slot.
+
+    The worker reads the next frame only once the renderer has taken the previous one, so it is never more than
+    one frame ahead. With ``just_in_time`` it also waits, before reading, for as long as rendering outlasts
+    perception (both timed as they run), so the frame it hands over is the newest a camera could give: the
+    rate is the same and a live frame reaches the screen after about perception + rendering, not twice that.
+
+    :meth:`get` returns the next perceived frame, None at the end of the input, and re-raises the worker's error
     (a source failure) in the caller's thread.
     """
 
-    def __init__(self, produce: Callable[[], Optional[_Parsed]]) -> None:
+    def __init__(self, produce: Callable[[], Optional[_Perceived]], just_in_time: bool = False) -> None:
         self._produce = produce
-        self._slot: queue.Queue[object] = queue.Queue(maxsize=1)
+        self._just_in_time = just_in_time
+        self._cond = threading.Condition()
+        self._slot: object = _EMPTY
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tryon-parse", daemon=True)
+        self._perceive_ms = 0.0
+        self._render_ms = 0.0
+        self._handed: float | None = None
+        self._thread = threading.Thread(target=self._run, name="tryon-perceive", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set():
+            while self._wait_for_room():
+                lead = self._render_ms - self._perceive_ms - _MARGIN_MS
+                if self._just_in_time and lead > 0 and self._stop.wait(lead / 1000.0):
+                    return
+                t0 = time.perf_counter()
                 item = self._produce()
+                self._perceive_ms += _EMA * ((time.perf_counter() - t0) * 1000.0 - self._perceive_ms)
+                self._offer(_END if item is None else item)
                 if item is None:
-                    break
-                self._put(item)
-            self._put(_END)
+                    return
         except BaseException as exc:  # re-raised in the consumer's thread
-            self._put(exc)
+            self._offer(exc)
 
-    def _put(self, item: object) -> None:
-        while not self._stop.is_set():
-            try:
-                self._slot.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
+    def _wait_for_room(self) -> bool:
+        """Waits until the slot is empty; False once stopped."""
+        with self._cond:
+            while self._slot is not _EMPTY and not self._stop.is_set():
+                self._cond.wait(0.1)
+        return not self._stop.is_set()
 
-    def get(self) -> Optional[_Parsed]:
-        while True:
-            try:  # a timeout keeps Ctrl+C responsive while waiting
-                item = self._slot.get(timeout=0.1)
-                break
-            except queue.Empty:
-                if not self._thread.is_alive() and self._slot.empty():
+    def _offer(self, item: object) -> None:
+        with self._cond:
+            self._slot = item
+            self._cond.notify_all()
+
+    def get(self) -> Optional[_Perceived]:
+        now = time.perf_counter()
+        if self._handed is not None:  # the caller's own time since the last frame: rendering
+            self._render_ms += _EMA * ((now - self._handed) * 1000.0 - self._render_ms)
+        with self._cond:
+            while self._slot is _EMPTY:
+                if not self._thread.is_alive():
                     return None
+                self._cond.wait(0.1)  # a timeout keeps Ctrl+C responsive while waiting
+            item = self._slot
+            if isinstance(item, _Perceived):
+                self._slot = _EMPTY
+                self._cond.notify_all()
+        self._handed = time.perf_counter()
         if item is _END:
             return None
         if isinstance(item, BaseException):
             raise item
-        assert isinstance(item, _Parsed)
+        assert isinstance(item, _Perceived)
         return item
 
     def close(self, timeout: float = 10.0) -> None:
         """Stops the worker after the frame it is on and waits for it."""
         self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
         self._thread.join(timeout)
         if self._thread.is_alive():
-            log.warning("the parse worker did not stop within %.0f s", timeout)
+            log.warning("the perception worker did not stop within %.0f s", timeout)
 
 
 def parse_ahead(pipeline: Pipeline, frames: Iterable[Frame]) -> Iterator[tuple[Frame, FrameParse]]:
-    """Yields ``(frame, parse)`` for each frame, parsing the next frame on a worker thread meanwhile.
+    """Yields ``(frame, parse)`` for each frame, reading and perceiving the next frames on a worker meanwhile.
 
-    The frames are read and parsed in order, at most two ahead of the caller (one waiting, one being parsed), so
-    rendering the current frame overlaps with perceiving the next. Stopping early (``break``) stops the worker.
+    The frames are read and perceived in order, at most two ahead of the caller (one waiting, one in MediaPipe),
+    and parsed on the caller's thread (see the module's docstring), so rendering the current frame overlaps with
+    decoding and perceiving the next. Stopping early (``break``) stops the worker.
 
     Example:
         >>> for frame, parse in parse_ahead(pipe, VideoSource("talk.mp4")):  # doctest: +SKIP
@@ -167,16 +201,16 @@ def parse_ahead(pipeline: Pipeline, frames: Iterable[Frame]) -> Iterator[tuple[F
     """
     it = iter(frames)
 
-    def produce() -> Optional[_Parsed]:
+    def produce() -> Optional[_Perceived]:
         frame = next(it, None)
         if frame is None:
             return None
-        return _Parsed(frame, pipeline.parse(frame.image, timestamp=frame.timestamp), {}, 0.0)
+        return _Perceived(frame, pipeline.perceive(frame.image, timestamp=frame.timestamp), {}, 0.0)
 
-    ahead = _ParseAhead(produce)
+    ahead = _PerceiveAhead(produce)
     try:
         while (item := ahead.get()) is not None:
-            yield item.frame, item.parse
+            yield item.frame, pipeline.parse_perceived(item.perceived)
     finally:
         ahead.close()
 
@@ -192,8 +226,10 @@ class LiveLoop:
             ``realtime=True`` plays at its own frame rate.
         hook: optional per-frame callback (see :data:`FrameHook`), for overlays and key handling; it runs on the
             thread that called :meth:`run`.
-        pipelined: parse the next frame on a worker thread while this one renders (see the module's docstring);
-            False runs every stage in turn on the calling thread.
+        pipelined: read and perceive the next frame on a worker thread while this one is parsed and rendered
+            (see the module's docstring); False runs every stage in turn on the calling thread.
+        just_in_time: pipelined, read each frame as late as keeps the rate (lowest latency; see
+            :class:`_PerceiveAhead`); defaults to ``realtime``. Off, files are read as early as possible.
         record: keep every frame's timings in ``stats.history`` (benchmarks).
 
     Example:
@@ -210,6 +246,7 @@ class LiveLoop:
         realtime: bool | None = None,
         hook: FrameHook | None = None,
         pipelined: bool = True,
+        just_in_time: bool | None = None,
         record: bool = False,
     ) -> None:
         self.pipeline = pipeline
@@ -218,6 +255,7 @@ class LiveLoop:
         self.realtime = source.live if realtime is None else realtime
         self.hook = hook
         self.pipelined = pipelined
+        self.just_in_time = self.realtime if just_in_time is None else just_in_time
         self.stats = LoopStats(history=[] if record else None)
         self._stop = False
 
@@ -243,7 +281,7 @@ class LiveLoop:
                 read = grabber.get
             budget = [max_frames]
 
-            def produce() -> Optional[_Parsed]:
+            def produce() -> Optional[_Perceived]:
                 if self._stop or budget[0] == 0:
                     return None
                 t0 = time.perf_counter()
@@ -253,11 +291,11 @@ class LiveLoop:
                 if budget[0] is not None:
                     budget[0] -= 1
                 timings = {"capture": (time.perf_counter() - t0) * 1000.0}
-                parse = self.pipeline.parse(frame.image, timings, timestamp=frame.timestamp)
-                return _Parsed(frame, parse, timings, t0)
+                perceived = self.pipeline.perceive(frame.image, timings, timestamp=frame.timestamp)
+                return _Perceived(frame, perceived, timings, t0)
 
             if self.pipelined:
-                ahead = _ParseAhead(produce)
+                ahead = _PerceiveAhead(produce, just_in_time=self.just_in_time)
                 produce = ahead.get
             last = time.perf_counter()
             while not self._stop:
@@ -266,7 +304,8 @@ class LiveLoop:
                     stats.stopped_by = "frame limit" if budget[0] == 0 else "end of input"
                     break
                 timings = item.timings
-                out = self.pipeline.render(item.frame.image, item.parse, timings)
+                parse = self.pipeline.parse_perceived(item.perceived, timings)
+                out = self.pipeline.render(item.frame.image, parse, timings)
                 if self.hook is not None:
                     shown = self.hook(item.frame, out, timings)
                     if shown is None:
@@ -286,7 +325,7 @@ class LiveLoop:
                 last = now
                 stats.add(timings)
                 stats.frames += 1
-                stats.faces += len(item.parse.faces)
+                stats.faces += len(parse.faces)
             else:
                 stats.stopped_by = "stopped"
         except KeyboardInterrupt:

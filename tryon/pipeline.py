@@ -22,7 +22,7 @@ from tryon.parsing.registry import create_parser
 from tryon.perception import FaceTracker, Perception, PerceptionOptions, PerceptionResult
 from tryon.perception.smoothing import LandmarkSmoother, OneEuroOptions
 
-__all__ = ["Pipeline", "PipelineOptions"]
+__all__ = ["Perceived", "Pipeline", "PipelineOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,23 @@ class PipelineOptions:
             raise InputError(f"parse_every must be a whole number >= 1, got {self.parse_every!r}")
         if not isinstance(self.person_every, int) or self.person_every < 1:
             raise InputError(f"person_every must be a whole number >= 1, got {self.person_every!r}")
+
+
+@dataclass(frozen=True)
+class Perceived:
+    """A frame as :meth:`Pipeline.perceive` saw it, ready for :meth:`Pipeline.parse_perceived`.
+
+    Attributes:
+        frame: the frame, BGR uint8.
+        perception: the stabilised landmarks (and the person mask when the look needs the body).
+        ids: each face's stable id, in the order of ``perception.landmarks``.
+        body: whether the body classes are to be parsed.
+    """
+
+    frame: np.ndarray
+    perception: PerceptionResult
+    ids: tuple[int, ...]
+    body: bool
 
 
 def _needs_body(look: Look) -> bool:
@@ -145,6 +162,17 @@ class Pipeline:
             timestamp: the frame's time in seconds (video mode; the monotonic clock when None). Files should
                 pass ``index / fps`` so stabilisation does not depend on processing speed.
         """
+        return self.parse_perceived(self.perceive(frame, timings, timestamp), timings)
+
+    def perceive(
+        self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None, timestamp: float | None = None
+    ) -> Perceived:
+        """The first half of :meth:`parse`: MediaPipe, face ids and stabilisation, no parsing.
+
+        MediaPipe runs in C++ without Python's global lock, so a live loop can perceive the next frame on one
+        thread while another parses and renders this one (:meth:`parse_perceived`); call each half from one
+        thread only, in frame order.
+        """
         self._check_open()
         bgr = to_bgr8(frame)
         body = self._wants_body()
@@ -160,7 +188,6 @@ class Pipeline:
             perception = PerceptionResult(perception.landmarks, self._last_person)
         self._last_person = perception.person if body else None
         self._frames += 1
-        t1 = time.perf_counter()
         if self.options.mode == "video":
             ids = self._tracker.assign(perception.landmarks)
             if self._smoother is not None:
@@ -170,10 +197,17 @@ class Pipeline:
                 perception = PerceptionResult(steady, perception.person)
         else:
             ids = list(range(len(perception.landmarks)))
-        parse = self._parser.parse(bgr, perception, ids, body=body)
         if timings is not None:
-            timings["perception"] = (t1 - t0) * 1000.0
-            timings["parsing"] = (time.perf_counter() - t1) * 1000.0
+            timings["perception"] = (time.perf_counter() - t0) * 1000.0
+        return Perceived(bgr, perception, tuple(ids), body)
+
+    def parse_perceived(self, perceived: Perceived, timings: MutableMapping[str, float] | None = None) -> FrameParse:
+        """The second half of :meth:`parse`: the parser's masks for a frame :meth:`perceive` has seen."""
+        self._check_open()
+        t0 = time.perf_counter()
+        parse = self._parser.parse(perceived.frame, perceived.perception, list(perceived.ids), body=perceived.body)
+        if timings is not None:
+            timings["parsing"] = (time.perf_counter() - t0) * 1000.0
         return parse
 
     def _wants_body(self) -> bool:
