@@ -17,7 +17,7 @@ from tryon.image import read_image
 from tryon.parsing.classes import BODY_CLASSES, class_index
 from tryon.parsing.frame_parse import FrameParse
 from tryon.parsing.fusion import FusionOptions, ModelFrameParser, fuse
-from tryon.parsing.model_worker import LatestWorker, face_motion, warp_mask
+from tryon.parsing.model_worker import LatestWorker, carry_masks, face_motion, warp_mask
 from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
 from tryon.perception import Perception, PerceptionOptions, PerceptionResult
 from tryon.perception import topology as tp
@@ -363,6 +363,42 @@ def test_warp_mask_moves_the_mask_with_the_motion():
     assert warp_mask(mask, outside, (200, 300)).is_empty
 
 
+def _face_points(cx: float, cy: float) -> np.ndarray:
+    rng = np.random.default_rng(int(cx))
+    return rng.uniform(-40, 40, (478, 2)) + np.array([cx, cy])
+
+
+def test_each_person_masks_follow_their_own_face():
+    # Given two people 200 px apart, each with hair under a 60x60 square below their face
+    shape = (300, 400)
+    full = np.zeros(shape, np.uint8)
+    full[120:180, 70:130] = 255  # the left person's
+    full[120:180, 270:330] = 255  # the right person's
+    mask = RoiMask(Box(0, 0, 400, 300), full)
+    before = {1: _face_points(100, 80), 2: _face_points(300, 80)}
+    # When the left person moves 20 px down and the right one stays still
+    after = {1: before[1] + np.array([0.0, 20.0]), 2: before[2].copy()}
+    (moved,) = carry_masks(before, after, [mask], shape)
+    out = moved.full(shape)
+    # Then the left square moved 20 px down and the right one did not move at all
+    assert out[140:200, 70:130].min() == 255 and out[120:138, 70:130].max() == 0
+    assert np.array_equal(out[:, 200:], full[:, 200:])
+
+
+def test_masks_of_people_who_left_are_not_carried():
+    shape = (300, 400)
+    mask = RoiMask(Box(50, 100, 150, 200), np.full((100, 100), 255, np.uint8))
+    before = {1: _face_points(100, 80), 2: _face_points(300, 80)}
+    assert carry_masks(before, {}, [mask], shape) is None  # a cut, or everyone left
+    # One of two left: only the part nearest the one who stayed is kept
+    (kept,) = carry_masks(before, {2: before[2]}, [mask], shape)
+    assert kept.is_empty  # the square was the left person's
+    # Everyone moving together: one motion for all
+    together = {i: p + np.array([5.0, 0.0]) for i, p in before.items()}
+    (shifted,) = carry_masks(before, together, [mask], shape)
+    assert shifted.box == Box(55, 100, 155, 200)
+
+
 @pytest.mark.shared
 def test_carried_hair_follows_the_face_between_model_runs(portrait):
     # Given the portrait parsed in video with the model run on the first frame only
@@ -379,3 +415,21 @@ def test_carried_hair_follows_the_face_between_model_runs(portrait):
     assert first.max() >= 200 and np.count_nonzero(first >= 128) > 1000
     expected = np.roll(first, dx, axis=1)[:, dx:].astype(np.int16)
     assert np.abs(expected - second[:, dx:]).max() <= 2
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("background", [True, False])
+def test_after_a_cut_the_last_masks_are_not_painted_on_nobody(portrait, background):
+    # Given a stream whose model saw a face, then a cut to a frame where nobody is
+    frame, perception, _ = portrait
+    backend = FakeBackend({"hair": np.ones((8, 8), np.float32)})
+    blank = np.full_like(frame, 128)
+    with ModelFrameParser(backend, mode="video", every=5, background=background) as parser:
+        assert parser.parse(frame, perception, [0]).mask("hair").any()
+        after_cut = parser.parse(blank, NO_FACES)
+        # Then the face's hair is not carried onto the empty frame: either no body classes until the model has
+        # seen the new frame (background), or the model runs on it at once (in line)
+        if background:
+            assert not after_cut.mask("hair").any()
+            assert parser.wait(timeout=10)
+        assert backend.calls == 2

@@ -45,7 +45,7 @@ from tryon.parsing.backends.base import BodyBackend, BodyProbs, resize_plane
 from tryon.parsing.body import body_masks
 from tryon.parsing.classes import BODY_CLASSES, FACE_CLASSES
 from tryon.parsing.frame_parse import Face, FrameParse
-from tryon.parsing.model_worker import LatestWorker, face_motion, is_still, warp_mask
+from tryon.parsing.model_worker import LatestWorker, carry_masks
 from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
 from tryon.perception import topology as tp
 from tryon.perception.detector import PerceptionResult
@@ -415,15 +415,24 @@ class _ModelResult:
     person: RoiMask | None
     points: Mapping[int, np.ndarray]
 
-    def carried_to(self, faces: Sequence[Face]) -> tuple[Mapping[str, RoiMask], RoiMask | None]:
-        """The masks and the model's person mask moved as the faces moved from this frame to ``faces``' frame."""
-        motion = face_motion(self.points, {f.id: f.points for f in faces})
-        if is_still(motion):
+    def carried_to(self, faces: Sequence[Face]) -> tuple[Mapping[str, RoiMask], RoiMask | None] | None:
+        """The masks and the model's person mask moved as each person moved from this frame to ``faces``' frame.
+
+        None when this frame had faces and none of them is in ``faces`` (a cut, or everyone left): its masks
+        belong to nobody any more. Without faces in either frame the masks stay where they are.
+        """
+        if not self.points:
             return self.masks, self.person
-        assert motion is not None
-        masks = {name: warp_mask(mask, motion, self.shape) for name, mask in self.masks.items()}
-        person = None if self.person is None else warp_mask(self.person, motion, self.shape)
-        return masks, person
+        names = list(self.masks)
+        moved = carry_masks(
+            self.points,
+            {f.id: f.points for f in faces},
+            [*(self.masks[n] for n in names), *([] if self.person is None else [self.person])],
+            self.shape,
+        )
+        if moved is None:
+            return None
+        return dict(zip(names, moved)), (moved[-1] if self.person is not None else None)
 
 
 class ModelFrameParser:
@@ -510,7 +519,15 @@ class ModelFrameParser:
             result = self._from_worker(job)
         else:
             result = self._in_loop(job)
-        masks, person = result.carried_to(base.faces)
+        carried = result.carried_to(base.faces)
+        if carried is None and self._worker is None:  # a cut or everyone left: the last masks fit nobody
+            result = self._carried = self._run_model(job)
+            carried = result.carried_to(base.faces)
+        if carried is None:  # the same with the worker: no body classes until it has seen the new people
+            assert self._worker is not None
+            self._worker.submit(dataclasses.replace(job, frame=job.frame.copy()))
+            return FrameParse(base.shape, base.faces, {}, base.person)
+        masks, person = carried
         return FrameParse(base.shape, base.faces, masks, person if person is not None else base.person)
 
     def _in_loop(self, job: _ModelJob) -> _ModelResult:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, Optional, TypeVar
 
 import cv2
@@ -31,7 +31,7 @@ import numpy as np
 
 from tryon.geometry import Box, RoiMask
 
-__all__ = ["LatestWorker", "face_motion", "is_still", "warp_mask"]
+__all__ = ["LatestWorker", "carry_masks", "face_motion", "is_still", "warp_mask"]
 
 log = logging.getLogger(__name__)
 
@@ -195,3 +195,91 @@ def warp_mask(mask: RoiMask, matrix: np.ndarray, shape: tuple[int, int]) -> RoiM
         mask.alpha, local, (out.width, out.height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
     )
     return RoiMask(out, alpha)
+
+
+#: Two faces' motions that disagree by more than this many pixels (at the faces' scale) are carried separately.
+_AGREE_PX = 1.0
+
+
+def carry_masks(
+    before: Mapping[int, np.ndarray],
+    after: Mapping[int, np.ndarray],
+    masks: Sequence[RoiMask],
+    shape: tuple[int, int],
+) -> Optional[list[RoiMask]]:
+    """Body masks of an earlier frame moved as each person moved since, or None when nobody is left to follow.
+
+    With one face (or several moving together) the masks follow that one motion. When faces move differently,
+    each mask is split between the people by nearest face (in the earlier frame) and each part follows its own
+    face's motion, so a still person's hair stays put while their neighbour walks; the part of someone who has
+    left is dropped.
+
+    Args:
+        before: face id to ``Nx2`` landmark pixels in the masks' frame.
+        after: the same in the current frame.
+        masks: the masks, in frame pixels.
+        shape: the frame's ``(height, width)``.
+
+    Returns:
+        The moved masks in the same order, or None when no face of the earlier frame is in the current one.
+    """
+    motions = {i: m for i in before if (m := face_motion({i: before[i]}, after)) is not None}
+    if not motions:
+        return None
+    centres = {i: np.asarray(before[i], np.float64).reshape(-1, 2).mean(axis=0) for i in before}
+    if len(before) == 1 or _agree(motions, before):
+        motion = next(iter(motions.values())) if len(motions) == 1 else face_motion(before, after)
+        if motion is None or is_still(motion):
+            return list(masks)
+        return [warp_mask(mask, motion, shape) for mask in masks]
+    return [_carry_split(mask, centres, motions, shape) for mask in masks]
+
+
+def _agree(motions: Mapping[int, np.ndarray], before: Mapping[int, np.ndarray]) -> bool:
+    """Whether every face's motion, applied to every face's landmarks, lands within :data:`_AGREE_PX` of the others.
+
+    A face that left (no motion) disagrees with everyone who stayed.
+    """
+    if len(motions) != len(before):
+        return False
+    points = np.concatenate([np.asarray(p, np.float64).reshape(-1, 2) for p in before.values()])
+    homogeneous = np.hstack([points, np.ones((len(points), 1))])
+    moved = [homogeneous @ m.T for m in motions.values()]
+    return all(float(np.abs(m - moved[0]).max()) <= _AGREE_PX for m in moved[1:])
+
+
+def _carry_split(
+    mask: RoiMask, centres: Mapping[int, np.ndarray], motions: Mapping[int, np.ndarray], shape: tuple[int, int]
+) -> RoiMask:
+    """``mask`` split by nearest face centre, each part moved by its face's motion (faces without one dropped)."""
+    if mask.box.empty:
+        return mask
+    b = mask.box
+    xs = np.arange(b.x0, b.x1, dtype=np.float32)[None, :]
+    ys = np.arange(b.y0, b.y1, dtype=np.float32)[:, None]
+    ids = list(centres)
+    # |p - c|^2 - |p|^2 is linear in p: the nearest centre minimises -2 p.c + |c|^2 (one pass per face)
+    score = np.stack(
+        [
+            (-2.0 * np.float32(c[0])) * xs + (-2.0 * np.float32(c[1])) * ys + np.float32(c @ c)
+            for c in (centres[i] for i in ids)
+        ]
+    )
+    nearest = np.argmin(score, axis=0)
+    out = np.zeros(shape, np.uint8)
+    for k, face_id in enumerate(ids):
+        motion = motions.get(face_id)
+        part = np.where(nearest == k, mask.alpha, 0).astype(np.uint8)
+        if motion is None or not part.any():
+            continue
+        warp_mask(RoiMask(b, part), motion, shape).paste_max(out)
+    return _tight(out)
+
+
+def _tight(full: np.ndarray) -> RoiMask:
+    """A full-frame uint8 alpha as a :class:`RoiMask` over its non-zero box."""
+    x, y, w, h = cv2.boundingRect(full)
+    if w == 0 or h == 0:
+        return RoiMask.empty_at(Box(0, 0, 0, 0))
+    box = Box(x, y, x + w, y + h)
+    return RoiMask(box, np.ascontiguousarray(full[box.slices]))

@@ -123,13 +123,17 @@ def _body_window(face: tuple[float, float, float, float], shape: tuple[int, int]
     return body, Box(x0, y0, x0 + side, y0 + side).clip(shape)
 
 
-def _merge_people(frame_mask: np.ndarray, people: np.ndarray) -> np.ndarray:
-    """The per-person masks, and the frame's mask where it found someone none of them covers (seen from behind)."""
+def _merge_people(frame_mask: np.ndarray, people: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """The per-person masks inside their body windows; elsewhere the frame's mask.
+
+    Someone the crops found keeps the crops' verdict inside the windows, and the frame's mask beyond them (a raised
+    arm, a long coat); a person none of the crops covers (seen from behind) keeps the frame's mask throughout.
+    """
     n, comp = cv2.connectedComponents((frame_mask > 0.5).view(np.uint8))
     covered = np.zeros(n, bool)
     covered[np.unique(comp[people > 0.5])] = True
     covered[0] = True
-    return np.where(covered[comp], people, frame_mask)
+    return np.where(covered[comp] & windows, people, frame_mask)
 
 
 class Perception:
@@ -186,10 +190,18 @@ class Perception:
         whole = np.maximum(_segment(self._segmenter, rgb), _segment(self._general, rgb))
         shape = (rgb.shape[0], rgb.shape[1])
         faces = [_face_box(d, shape) for d in self._faces.process(rgb).detections or ()]
-        return _merge_people(whole, self._people(rgb, faces)) if faces else whole
+        if not faces:
+            return whole
+        people, count = self._people(rgb, faces)
+        return _merge_people(whole, people, count > 0)
 
-    def _people(self, rgb: np.ndarray, faces: list[tuple[float, float, float, float]]) -> np.ndarray:
-        """Each face's person, segmented in a body-sized crop below the face; crops that overlap are averaged."""
+    def _people(
+        self, rgb: np.ndarray, faces: list[tuple[float, float, float, float]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each face's person, segmented in a body-sized crop below the face, and how many crops cover each pixel.
+
+        Where crops overlap their masks are averaged.
+        """
         assert self._segmenter is not None
         total = np.zeros(rgb.shape[:2], np.float32)
         count = np.zeros(rgb.shape[:2], np.float32)
@@ -200,7 +212,7 @@ class Perception:
             mask = _segment(self._segmenter, np.ascontiguousarray(rgb[context.slices]))
             total[body.slices] += mask[body.relative_to(context).slices]
             count[body.slices] += 1.0
-        return total / np.maximum(count, np.float32(1.0))
+        return total / np.maximum(count, np.float32(1.0)), count
 
     def close(self) -> None:
         """Releases the MediaPipe graphs; safe to call twice."""
