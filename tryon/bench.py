@@ -71,36 +71,6 @@ class BenchResult:
         }
 
 
-def _read_frames(
-    source: Path, count: int, size: tuple[int, int] | None, loop: bool = True
-) -> tuple[list[np.ndarray], list[float]]:
-    cap = cv2.VideoCapture(str(source))
-    if not cap.isOpened():
-        raise ImageReadError(f"{source}: cannot open as a video")
-    frames: list[np.ndarray] = []
-    decode: list[float] = []
-    try:
-        while len(frames) < count:
-            t0 = time.perf_counter()
-            ok, frame = cap.read()
-            if not ok:
-                if not frames:
-                    raise ImageReadError(f"{source}: no frame could be decoded")
-                if not loop:
-                    break
-                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # loop the clip
-                ok, frame = cap.read()
-                if not ok:
-                    break
-            if size is not None and (frame.shape[1], frame.shape[0]) != size:
-                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-            decode.append((time.perf_counter() - t0) * 1000.0)
-            frames.append(frame)
-    finally:
-        cap.release()
-    return frames, decode
-
-
 def tile_photos(paths: Sequence[str | Path], size: tuple[int, int]) -> np.ndarray:
     """One ``size`` frame tiled from photos (a grid as square as possible; each photo centre-cropped to its cell).
 
@@ -133,9 +103,11 @@ class _BenchSource(Source):
 
     kind = "bench"
 
-    def __init__(self, video: Path | None, still: np.ndarray | None, size: tuple[int, int] | None) -> None:
+    def __init__(
+        self, video: Path | None, still: np.ndarray | None, size: tuple[int, int] | None, loop: bool = True
+    ) -> None:
         super().__init__()
-        self._video = VideoSource(video, loop=True) if video is not None else None
+        self._video = VideoSource(video, loop=loop) if video is not None else None
         self._still = still
         self._size = size
         self._index = 0
@@ -323,6 +295,9 @@ class StabilityResult:
         }
 
 
+#: The most frames ``stability`` reads (a minute at 30 fps).
+_STABILITY_FRAMES = 1800
+
 #: Landmarks on rigid parts of the face (nose, eye corners, forehead, cheeks): speech does not move them.
 RIGID_LANDMARKS = (1, 4, 5, 6, 168, 197, 195, 33, 133, 263, 362, 10, 109, 338, 234, 454)
 
@@ -339,18 +314,20 @@ def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None
     from tryon.perception import Perception, PerceptionOptions
     from tryon.perception.smoothing import LandmarkSmoother
 
-    clip, _ = _read_frames(Path(source), 5000, size, loop=False)
     raw = []
-    with Perception(PerceptionOptions(mode="video", max_faces=1, person_mask=False)) as perception:
-        for frame in clip:
-            found = perception(frame, person=False).landmarks
+    with (
+        _BenchSource(Path(source), None, size, loop=False) as frames,
+        Perception(PerceptionOptions(mode="video", max_faces=1, person_mask=False)) as perception,
+    ):
+        fps = frames.fps
+        for frame, _ in zip(frames, range(_STABILITY_FRAMES)):
+            found = perception(frame.image, person=False).landmarks
             if not found:
                 raise InputError(f"{source}: a frame without a face; stability needs a face in every frame")
             raw.append(found[0][:, :2])
     rigid = list(RIGID_LANDMARKS)
     if len(raw) < 2 * window:
         raise InputError(f"{source}: too short for a {window}-frame stretch")
-    fps = 30.0
     smoother = LandmarkSmoother()
     smooth = np.array([smoother(0, np.pad(r, ((0, 0), (0, 1))), i / fps)[:, :2] for i, r in enumerate(raw)])
     raw_a = np.array(raw)
@@ -379,7 +356,7 @@ def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None
         moving_frames=(m0, m1),
         lag_frames=trail / speed if speed > 0 else 0.0,
         speed_px_per_frame=speed,
-        mask_flicker=_mask_flicker(clip, s0, s1, fps),
+        mask_flicker=_mask_flicker(Path(source), size, s0, s1, fps),
     )
 
 
@@ -387,15 +364,21 @@ def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None
 FLICKER_REGIONS = ("lips", "face_skin", "left_eye", "right_brow", "lids", "cheeks")
 
 
-def _mask_flicker(clip: Sequence[np.ndarray], start: int, stop: int, fps: float) -> dict[str, float]:
-    """Mean frame-to-frame change of each of :data:`FLICKER_REGIONS` over ``clip[start:stop]`` (see above)."""
+def _mask_flicker(source: Path, size: tuple[int, int] | None, start: int, stop: int, fps: float) -> dict[str, float]:
+    """Mean frame-to-frame change of each of :data:`FLICKER_REGIONS` over frames ``start:stop`` (see above)."""
     from tryon.pipeline import Pipeline, PipelineOptions
 
     changes: dict[str, list[float]] = {name: [] for name in FLICKER_REGIONS}
     previous: dict[str, np.ndarray] = {}
-    with Pipeline(options=PipelineOptions(mode="video", body="never")) as pipe:
-        for i in range(max(0, start - 15), stop):  # a few frames first, to settle the filters
-            parse = pipe.parse(clip[i], timestamp=i / fps)
+    first = max(0, start - 15)  # a few frames first, to settle the filters
+    with (
+        _BenchSource(source, None, size) as frames,
+        Pipeline(options=PipelineOptions(mode="video", body="never")) as pipe,
+    ):
+        for frame, i in zip(frames, range(stop)):
+            if i < first:
+                continue
+            parse = pipe.parse(frame.image, timestamp=i / fps)
             if not parse.faces:
                 previous.clear()
                 continue

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -188,16 +188,18 @@ class _PerceiveAhead:
             log.warning("the perception worker did not stop within %.0f s", timeout)
 
 
-def parse_ahead(pipeline: Pipeline, frames: Iterable[Frame]) -> Iterator[tuple[Frame, FrameParse]]:
+def parse_ahead(pipeline: Pipeline, frames: Iterable[Frame]) -> Generator[tuple[Frame, FrameParse], None, None]:
     """Yields ``(frame, parse)`` for each frame, reading and perceiving the next frames on a worker meanwhile.
 
     The frames are read and perceived in order, at most two ahead of the caller (one waiting, one in MediaPipe),
     and parsed on the caller's thread (see the module's docstring), so rendering the current frame overlaps with
-    decoding and perceiving the next. Stopping early (``break``) stops the worker.
+    decoding and perceiving the next. The worker stops at the end of the frames or when the generator is closed:
+    to stop early, wrap it in :func:`contextlib.closing` (or let the generator go).
 
     Example:
-        >>> for frame, parse in parse_ahead(pipe, VideoSource("talk.mp4")):  # doctest: +SKIP
-        ...     writer.write(pipe.render(frame.image, parse))
+        >>> with closing(parse_ahead(pipe, VideoSource("talk.mp4"))) as parsed:  # doctest: +SKIP
+        ...     for frame, parse in parsed:
+        ...         writer.write(pipe.render(frame.image, parse))
     """
     it = iter(frames)
 
@@ -262,6 +264,13 @@ class LiveLoop:
     def stop(self) -> None:
         """Asks the loop to stop after the current frame (safe from another thread)."""
         self._stop = True
+
+    def _close_sinks(self) -> None:
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception:  # finalise the others whatever one of them does
+                log.exception("closing the %s sink failed", sink.kind)
 
     def run(self, max_frames: int | None = None) -> LoopStats:
         """Runs until the input ends, a sink or the hook stops it, :meth:`stop`, or ``max_frames``.
@@ -337,17 +346,17 @@ class LiveLoop:
             raise
         finally:
             self._stop = True
-            if ahead is not None:
-                ahead.close()
-            if grabber is not None:
-                grabber.close()
-                stats.dropped = grabber.dropped
-            self.source.close()
-            for sink in self.sinks:
+            try:  # the sinks first: the worker never touches them, and a second Ctrl+C must not cost the file
+                self._close_sinks()
+            finally:
                 try:
-                    sink.close()
-                except Exception:  # finalise the others whatever one of them does
-                    log.exception("closing the %s sink failed", sink.kind)
+                    if ahead is not None:
+                        ahead.close()
+                finally:
+                    if grabber is not None:
+                        grabber.close()
+                        stats.dropped = grabber.dropped
+                    self.source.close()
             stats.seconds = time.perf_counter() - start
             log.info(
                 "loop ended (%s): %d frames, %d dropped, %.1f s",

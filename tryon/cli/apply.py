@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from contextlib import closing
 from itertools import islice
 from pathlib import Path
 
@@ -164,10 +165,11 @@ def _frames(
         with progress(total=total, unit="frame") as bar:
             # Stream timestamps (not the wall clock) drive stabilisation, so the output does not depend on speed.
             frames = (Frame(image, i, i / reader.fps) for i, image in enumerate(islice(reader, args.max_frames)))
-            for frame, parse in parse_ahead(pipe, frames):
-                if stop.requested:
-                    break
-                faces_seen += bool(parse.faces)
-                writer.write(pipe.render(frame.image, parse))
-                bar.update()
+            with closing(parse_ahead(pipe, frames)) as parsed:
+                for frame, parse in parsed:
+                    if stop.requested:
+                        break
+                    faces_seen += bool(parse.faces)
+                    writer.write(pipe.render(frame.image, parse))
+                    bar.update()
         return faces_seen, stop.requested
