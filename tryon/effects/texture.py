@@ -30,6 +30,14 @@ def _sparkle_texture(density: float, seed: int) -> np.ndarray:
     return tex8
 
 
+@lru_cache(maxsize=8)
+def _tiled_texture(density: float, seed: int) -> np.ndarray:
+    """The texture tiled 2 x 2: a warp that stays inside it needs no wrapping border (OpenCV's is slow)."""
+    tiled: np.ndarray = np.tile(_sparkle_texture(density, seed), (2, 2))
+    tiled.setflags(write=False)
+    return tiled
+
+
 def sparkle_field(box: Box, face: Face, density: float = 0.04, seed: int = 0) -> np.ndarray:
     """Sparkle intensities (float32, 0..1) over ``box``, fixed in face coordinates.
 
@@ -52,9 +60,17 @@ def sparkle_field(box: Box, face: Face, density: float = 0.04, seed: int = 0) ->
         ]
     )
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    field8 = cv2.warpAffine(
-        _sparkle_texture(density, seed), to_texture, (box.width, box.height), flags=flags, borderMode=cv2.BORDER_WRAP
-    )
+    # The texels the box reaches, per axis; where they fit in the 2 x 2 tiling, it is sampled without wrapping.
+    steps = to_texture[:, :2] * (box.width, box.height)
+    low = to_texture[:, 2] + np.minimum(steps, 0.0).sum(axis=1)
+    high = to_texture[:, 2] + np.maximum(steps, 0.0).sum(axis=1)
+    low = np.floor(low / _TEX) * _TEX  # whole tiles: the same texels
+    if float((high - low).max()) < 2 * _TEX - 2:
+        to_texture[:, 2] -= low
+        texture, border = _tiled_texture(density, seed), cv2.BORDER_CONSTANT
+    else:
+        texture, border = _sparkle_texture(density, seed), cv2.BORDER_WRAP
+    field8 = cv2.warpAffine(texture, to_texture, (box.width, box.height), flags=flags, borderMode=border)
     field: np.ndarray = field8.astype(np.float32)
     field *= np.float32(1.0 / 255.0)
     return field
