@@ -35,7 +35,8 @@ class PipelineOptions:
 
     Attributes:
         mode: ``"video"`` for streams (landmark tracking, stable face ids); ``"image"`` for unrelated photos.
-        max_faces: the most faces to find and make up per frame.
+        max_faces: the most faces to find and make up per frame; None: 4 in video (each face costs every frame),
+            8 for photos (group photos; a face beyond the first few costs about 8 ms once).
         person_mask: load selfie segmentation (the person mask and the body classes).
         body: when to build the person mask and the body classes (hair, neck, body skin, clothes): ``"auto"``
             when there is no look (parsing) or the look has an effect that needs them; ``"always"``; ``"never"``.
@@ -53,7 +54,7 @@ class PipelineOptions:
     """
 
     mode: Literal["image", "video"] = "video"
-    max_faces: int = 4
+    max_faces: Optional[int] = None
     person_mask: bool = True
     body: Literal["auto", "always", "never"] = "auto"
     person_every: int = 1
@@ -62,6 +63,13 @@ class PipelineOptions:
     parse_background: bool = True
     parser: ParserOptions = field(default_factory=ParserOptions)
     smoothing: Optional[OneEuroOptions] = field(default_factory=OneEuroOptions)
+
+    @property
+    def faces(self) -> int:
+        """The most faces per frame (``max_faces``, or its default for the mode)."""
+        if self.max_faces is not None:
+            return self.max_faces
+        return 4 if self.mode == "video" else 8
 
     @property
     def model_every(self) -> int:
@@ -136,7 +144,7 @@ class Pipeline:
         self.options = o
         tune_allocator()
         self.look = self._resolve(look, overrides)
-        self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.max_faces, person_mask=o.person_mask))
+        self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.faces, person_mask=o.person_mask))
         self._tracker = FaceTracker()
         self._smoother = LandmarkSmoother(o.smoothing) if o.smoothing is not None and o.mode == "video" else None
         self._parser = create_parser(

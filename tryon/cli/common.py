@@ -109,7 +109,13 @@ def add_look_options(parser: argparse.ArgumentParser, default: str | None = "nat
         help="override a look option, e.g. lipstick.color=#9E1B32, lipstick.sku=TRY-LIP-003, blush=off, "
         "faces.1.lipstick.color=#C0392B (repeatable)",
     )
-    parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+    parser.add_argument(
+        "--max-faces",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="most faces (default: 8 for photos, 4 for video)",
+    )
 
 
 def add_parser_option(parser: argparse.ArgumentParser) -> None:

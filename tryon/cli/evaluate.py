@@ -23,7 +23,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     )
     parser.add_argument("datasets", nargs="+", type=Path, metavar="DATASET_DIR", help="a folder with dataset.json")
     parser.add_argument("--json", action="store_true", help="print JSON (a list for several datasets)")
-    parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+    parser.add_argument(
+        "--max-faces",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="most faces (default: 8 for photos, 4 for video)",
+    )
     add_parser_option(parser)
     parser.set_defaults(func=run)
 

@@ -53,7 +53,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser.add_argument("-o", "--output", type=Path, metavar="LABELS.png", help="the label image to write")
     parser.add_argument("--overlay", type=Path, metavar="VIZ", help="also write a colour overlay of the classes")
     parser.add_argument("--legend", action="store_true", help="print the index -> class name map as JSON and exit")
-    parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+    parser.add_argument(
+        "--max-faces",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="most faces (default: 8 for photos, 4 for video)",
+    )
     add_parser_option(parser)
     parser.set_defaults(func=run)
 
