@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Protocol
 
 import numpy as np
 
@@ -188,6 +188,67 @@ class _PerceiveAhead:
             log.warning("the perception worker did not stop within %.0f s", timeout)
 
 
+#: A frame read: the frame, its timings so far (``capture``) and when reading it started (``perf_counter``).
+Read = tuple[Frame, dict[str, float], float]
+#: A frame ready to render: the frame, its parse, its timings, and when reading it started.
+Ready = tuple[Frame, FrameParse, dict[str, float], float]
+
+
+class _Feed(Protocol):
+    def next(self) -> Optional[Ready]: ...
+
+    def close(self) -> None: ...
+
+
+class _InTurn:
+    """Every stage in turn on the calling thread."""
+
+    def __init__(self, pipeline: Pipeline, read: Callable[[], Optional[Read]]) -> None:
+        self._pipeline, self._read = pipeline, read
+
+    def next(self) -> Optional[Ready]:
+        got = self._read()
+        if got is None:
+            return None
+        frame, timings, started = got
+        return frame, self._pipeline.parse(frame.image, timings, timestamp=frame.timestamp), timings, started
+
+    def close(self) -> None:
+        pass
+
+
+class _ThreadAhead:
+    """A worker thread reads and perceives the next frame; the calling thread parses (see the module's docstring)."""
+
+    def __init__(self, pipeline: Pipeline, read: Callable[[], Optional[Read]], just_in_time: bool) -> None:
+        self._pipeline = pipeline
+
+        def produce() -> Optional[_Perceived]:
+            got = read()
+            if got is None:
+                return None
+            frame, timings, started = got
+            return _Perceived(
+                frame, pipeline.perceive(frame.image, timings, timestamp=frame.timestamp), timings, started
+            )
+
+        self._ahead = _PerceiveAhead(produce, just_in_time=just_in_time)
+
+    def next(self) -> Optional[Ready]:
+        item = self._ahead.get()
+        if item is None:
+            return None
+        parse = self._pipeline.parse_perceived(item.perceived, item.timings)
+        return item.frame, parse, item.timings, item.started
+
+    def close(self) -> None:
+        self._ahead.close()
+
+
+def _feed(pipelined: bool, pipeline: Pipeline, read: Callable[[], Optional[Read]], just_in_time: bool) -> _Feed:
+    return _ThreadAhead(pipeline, read, just_in_time) if pipelined else _InTurn(pipeline, read)
+
+
 def parse_ahead(pipeline: Pipeline, frames: Iterable[Frame]) -> Generator[tuple[Frame, FrameParse], None, None]:
     """Yields ``(frame, parse)`` for each frame, reading and perceiving the next frames on a worker meanwhile.
 
@@ -203,18 +264,16 @@ def parse_ahead(pipeline: Pipeline, frames: Iterable[Frame]) -> Generator[tuple[
     """
     it = iter(frames)
 
-    def produce() -> Optional[_Perceived]:
+    def read() -> Optional[Read]:
         frame = next(it, None)
-        if frame is None:
-            return None
-        return _Perceived(frame, pipeline.perceive(frame.image, timestamp=frame.timestamp), {}, 0.0)
+        return None if frame is None else (frame, {}, time.perf_counter())
 
-    ahead = _PerceiveAhead(produce)
+    feed = _feed(True, pipeline, read, just_in_time=False)
     try:
-        while (item := ahead.get()) is not None:
-            yield item.frame, pipeline.parse_perceived(item.perceived)
+        while (item := feed.next()) is not None:
+            yield item[0], item[1]
     finally:
-        ahead.close()
+        feed.close()
 
 
 class LiveLoop:
@@ -281,7 +340,7 @@ class LiveLoop:
         stats = self.stats
         start = time.perf_counter()
         grabber = None
-        ahead = None
+        feed: _Feed | None = None
         read: Callable[[], Optional[Frame]] = self.source.read
         try:
             if self.realtime:
@@ -290,7 +349,7 @@ class LiveLoop:
                 read = grabber.get
             budget = [max_frames]
 
-            def produce() -> Optional[_Perceived]:
+            def next_frame() -> tuple[Frame, dict[str, float], float] | None:
                 if self._stop or budget[0] == 0:
                     return None
                 t0 = time.perf_counter()
@@ -299,24 +358,19 @@ class LiveLoop:
                     return None
                 if budget[0] is not None:
                     budget[0] -= 1
-                timings = {"capture": (time.perf_counter() - t0) * 1000.0}
-                perceived = self.pipeline.perceive(frame.image, timings, timestamp=frame.timestamp)
-                return _Perceived(frame, perceived, timings, t0)
+                return frame, {"capture": (time.perf_counter() - t0) * 1000.0}, t0
 
-            if self.pipelined:
-                ahead = _PerceiveAhead(produce, just_in_time=self.just_in_time)
-                produce = ahead.get
+            feed = _feed(self.pipelined, self.pipeline, next_frame, self.just_in_time)
             last = time.perf_counter()
             while not self._stop:
-                item = produce()
+                item = feed.next()
                 if item is None:
                     stats.stopped_by = "frame limit" if budget[0] == 0 else "end of input"
                     break
-                timings = item.timings
-                parse = self.pipeline.parse_perceived(item.perceived, timings)
-                out = self.pipeline.render(item.frame.image, parse, timings)
+                frame, parse, timings, started = item
+                out = self.pipeline.render(frame.image, parse, timings)
                 if self.hook is not None:
-                    shown = self.hook(item.frame, out, timings)
+                    shown = self.hook(frame, out, timings)
                     if shown is None:
                         stats.stopped_by = "stopped by the app"
                         break
@@ -330,7 +384,7 @@ class LiveLoop:
                 now = time.perf_counter()
                 timings["sink"] = (now - t_sink) * 1000.0
                 timings["frame"] = (now - last) * 1000.0
-                timings["latency"] = (now - item.started) * 1000.0
+                timings["latency"] = (now - started) * 1000.0
                 last = now
                 stats.add(timings)
                 stats.frames += 1
@@ -350,8 +404,8 @@ class LiveLoop:
                 self._close_sinks()
             finally:
                 try:
-                    if ahead is not None:
-                        ahead.close()
+                    if feed is not None:
+                        feed.close()
                 finally:
                     if grabber is not None:
                         grabber.close()

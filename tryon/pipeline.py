@@ -169,7 +169,11 @@ class Pipeline:
         self.look = self._resolve(look, overrides)
 
     def parse(
-        self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None, timestamp: float | None = None
+        self,
+        frame: np.ndarray,
+        timings: MutableMapping[str, float] | None = None,
+        timestamp: float | None = None,
+        body: bool | None = None,
     ) -> FrameParse:
         """Perceives and parses one frame (any supported dtype/layout; see :func:`tryon.image.to_bgr8`).
 
@@ -178,11 +182,16 @@ class Pipeline:
             timings: when given, receives the milliseconds spent in ``perception`` and ``parsing``.
             timestamp: the frame's time in seconds (video mode; the monotonic clock when None). Files should
                 pass ``index / fps`` so stabilisation does not depend on processing speed.
+            body: whether to parse the body classes; None decides from the options and the look.
         """
-        return self.parse_perceived(self.perceive(frame, timings, timestamp), timings)
+        return self.parse_perceived(self.perceive(frame, timings, timestamp, body), timings)
 
     def perceive(
-        self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None, timestamp: float | None = None
+        self,
+        frame: np.ndarray,
+        timings: MutableMapping[str, float] | None = None,
+        timestamp: float | None = None,
+        body: bool | None = None,
     ) -> Perceived:
         """The first half of :meth:`parse`: MediaPipe, face ids and stabilisation, no parsing.
 
@@ -192,7 +201,7 @@ class Pipeline:
         """
         self._check_open()
         bgr = to_bgr8(frame)
-        body = self._wants_body()
+        body = self.wants_body() if body is None else body and self.options.person_mask
         t0 = time.perf_counter()
         fresh_person = body and (
             self.options.mode == "image"
@@ -227,7 +236,8 @@ class Pipeline:
             timings["parsing"] = (time.perf_counter() - t0) * 1000.0
         return parse
 
-    def _wants_body(self) -> bool:
+    def wants_body(self) -> bool:
+        """Whether frames get the person mask and the body classes, given the options and the current look."""
         o = self.options
         if not o.person_mask or o.body == "never":
             return False

@@ -72,3 +72,20 @@ def test_legend_lists_every_class_in_order():
     assert legend() == dict(enumerate(CLASSES))
     with pytest.raises(KeyError, match="valid classes"):
         class_index("ears")
+
+
+def test_a_parse_survives_pickling_for_other_processes(face_case):
+    import pickle
+
+    parse = face_case.parse
+    back = pickle.loads(pickle.dumps(parse))
+    assert back.shape == parse.shape and [f.id for f in back.faces] == [f.id for f in parse.faces]
+    assert set(back.masks) == set(parse.masks)
+    for before, after in zip(parse.faces, back.faces):
+        np.testing.assert_array_equal(before.landmarks, after.landmarks)
+        assert set(before.masks) == set(after.masks)
+        for name, mask in before.masks.items():
+            assert after.masks[name].box == mask.box
+            np.testing.assert_array_equal(after.masks[name].alpha, mask.alpha)
+    with pytest.raises(TypeError):
+        back.faces[0].masks["lips"] = None  # still read-only

@@ -56,6 +56,9 @@ class Face:
             raise ParseError(f"face {self.id}: landmarks hold NaN or infinite values")
         object.__setattr__(self, "masks", MappingProxyType(dict(self.masks)))
 
+    def __reduce__(self) -> tuple[object, ...]:  # the read-only view of the masks does not pickle; a dict does
+        return (Face, (self.id, self.landmarks, self.box, dict(self.masks), self.cut_by_edge))
+
     def mask(self, name: str) -> RoiMask:
         """The face's soft mask ``name`` (a face class or an effect region).
 
@@ -105,6 +108,9 @@ class FrameParse:
         object.__setattr__(self, "masks", MappingProxyType(dict(self.masks)))
         if self.person is not None:
             _check_masks({"person": self.person}, ("person",), "frame", self.shape)
+
+    def __reduce__(self) -> tuple[object, ...]:  # as Face: parses can go to other processes (batch rendering)
+        return (FrameParse, (self.shape, self.faces, dict(self.masks), self.person))
 
     def face(self, face_id: int) -> Face:
         """The face with ``face_id``.
