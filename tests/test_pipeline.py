@@ -6,6 +6,7 @@ import pytest
 from tests.conftest import need_file
 from tryon.errors import InputError
 from tryon.image import read_image
+from tryon.looks import Look
 from tryon.parsing import CLASSES
 from tryon.parsing.classes import FACE_CLASSES, REGIONS
 from tryon.pipeline import Pipeline
@@ -101,3 +102,19 @@ def test_video_mode_keeps_face_ids_across_frames(shared_data):
             ids.append(tuple(f.id for f in p.parse(frame).faces))
     cap.release()
     assert set(ids) == {(0,)}
+
+
+def test_the_person_mask_alone_is_built_for_a_background_only_look(face_case):
+    # Given a look whose only body effect is the background (it reads the person mask, nothing else)
+    background = Look.from_dict({"effects": {"background": {"mode": "blur"}, "lipstick": {"color": "#9E1B32"}}})
+    with Pipeline(look=background, mode="image") as pipe:
+        parse = pipe.parse(face_case.frame)
+    # Then the person mask is there but the body classes were not computed
+    assert parse.person is not None and not parse.person.is_empty
+    assert dict(parse.masks) == {}
+    # While a hair look gets the body classes, and a face-only look neither
+    with Pipeline(look=Look.from_dict({"effects": {"hair_color": {}}}), mode="image") as pipe:
+        assert "hair" in pipe.parse(face_case.frame).masks
+    with Pipeline(look=Look.from_dict({"effects": {"lipstick": {}}}), mode="image") as pipe:
+        lips_only = pipe.parse(face_case.frame)
+    assert lips_only.person is None and dict(lips_only.masks) == {}

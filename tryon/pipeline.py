@@ -95,7 +95,7 @@ class Perceived:
 
     Attributes:
         frame: the frame, BGR uint8.
-        perception: the stabilised landmarks (and the person mask when the look needs the body).
+        perception: the stabilised landmarks (and the person mask when the look needs it).
         ids: each face's stable id, in the order of ``perception.landmarks``.
         body: whether the body classes are to be parsed.
     """
@@ -106,11 +106,11 @@ class Perceived:
     body: bool
 
 
-def _needs_body(look: Look) -> bool:
-    """Whether any effect of ``look`` (or of its per-face looks) reads the body classes or the person mask."""
-    if any(getattr(effect, "needs_body", False) for effect in look.effects):
+def _needs(look: Look, what: str) -> bool:
+    """Whether any effect of ``look`` (or of its per-face looks) has the class flag ``what`` (``needs_body``...)."""
+    if any(getattr(effect, what, False) for effect in look.effects):
         return True
-    return any(_needs_body(sub) for sub in look.faces.values())
+    return any(_needs(sub, what) for sub in look.faces.values())
 
 
 class Pipeline:
@@ -202,17 +202,18 @@ class Pipeline:
         self._check_open()
         bgr = to_bgr8(frame)
         body = self.wants_body() if body is None else body and self.options.person_mask
+        person = body or self.wants_person()
         t0 = time.perf_counter()
-        fresh_person = body and (
+        fresh_person = person and (
             self.options.mode == "image"
             or self._frames % self.options.person_every == 0
             or self._last_person is None
             or self._last_person.shape != bgr.shape[:2]
         )
         perception = self._perception(bgr, person=fresh_person)
-        if body and not fresh_person:
+        if person and not fresh_person:
             perception = PerceptionResult(perception.landmarks, self._last_person)
-        self._last_person = perception.person if body else None
+        self._last_person = perception.person if person else None
         self._frames += 1
         if self.options.mode == "video":
             ids = self._tracker.assign(perception.landmarks)
@@ -243,7 +244,16 @@ class Pipeline:
             return False
         if o.body == "always" or self.look is None:
             return True
-        return _needs_body(self.look)
+        return _needs(self.look, "needs_body")
+
+    def wants_person(self) -> bool:
+        """Whether frames get the person mask: for the body classes, or for an effect that reads only it."""
+        return self.wants_body() or (
+            self.options.person_mask
+            and self.options.body != "never"
+            and self.look is not None
+            and _needs(self.look, "needs_person")
+        )
 
     def render(
         self, frame: np.ndarray, parse: FrameParse, timings: MutableMapping[str, float] | None = None

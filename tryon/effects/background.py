@@ -74,7 +74,7 @@ class Background(BodyEffect):
     name = "background"
     Options = BackgroundOptions
     options: BackgroundOptions
-    needs_body = True
+    needs_person = True  # the person mask alone: no hair or clothes classes
 
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)

@@ -46,6 +46,9 @@ class Effect(ABC):
     #: True when the effect reads the body classes (hair, clothes, ...) or the person mask, which the pipeline
     #: then computes; face-only effects leave it False so live looks skip segmentation.
     needs_body: ClassVar[bool] = False
+    #: True when the effect reads only the person mask (the background): the pipeline then computes that mask
+    #: without the body classes.
+    needs_person: ClassVar[bool] = False
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()
