@@ -52,9 +52,11 @@ def delta_e(lab: np.ndarray, target: tuple[float, float, float]) -> float:
     return float(np.linalg.norm(lab.mean(axis=0) - np.asarray(target, np.float32)))
 
 
-def test_every_body_effect_asks_for_the_body_masks():
-    for name in ("hair_color", "clothing", "background"):
+def test_every_body_effect_asks_for_what_it_reads():
+    for name in ("hair_color", "clothing"):
         assert effect_class(name).needs_body is True
+    background = effect_class("background")  # the person mask alone
+    assert background.needs_person is True and background.needs_body is False
 
 
 @pytest.mark.parametrize("name", BLACK + LIGHT)

@@ -37,6 +37,8 @@ __all__ = [
     "scale_deviation",
     "normalized_blur",
     "smooth",
+    "shrink",
+    "grow",
     "load_picture",
     "builtin_textures",
 ]
@@ -125,12 +127,8 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     h, w = guide.shape
     step = max(1, radius // 4)
     if step > 1 and min(h, w) >= 4 * step:
-        size = (max(1, round(w / step)), max(1, round(h / step)))
-        small_i = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
-        small_p = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
-        a, b = guided_coefficients(small_i, small_p, max(1, round(radius / step)), eps)
-        a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
-        b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+        a, b = guided_coefficients(shrink(guide, step), shrink(src, step), max(1, round(radius / step)), eps)
+        a, b = grow(a, step, (h, w)), grow(b, step, (h, w))
     else:
         a, b = guided_coefficients(guide, src, radius, eps)
     out = cv2.multiply(a, guide)
@@ -146,10 +144,16 @@ def refine_alpha(patch: Patch, radius: int, eps: float = 1e-4) -> np.ndarray:
     """
     gray = cv2.cvtColor(patch.view, cv2.COLOR_BGR2GRAY)
     guide = np.multiply(gray, np.float32(1.0 / 255.0), dtype=np.float32)
-    refined = guided_filter(guide, patch.alpha, radius, eps)
-    np.clip(refined, 0.0, 1.0, out=refined)
-    np.copyto(refined, np.maximum(refined, patch.alpha), where=patch.alpha > 0.95)
-    refined[patch.alpha <= 0] = 0.0
+    alpha = patch.alpha
+    refined = guided_filter(guide, alpha, radius, eps)
+    cv2.min(refined, 1.0, dst=refined)
+    cv2.max(refined, 0.0, dst=refined)
+    # OpenCV's thresholds instead of boolean masks (several times faster): the full core keeps at least its
+    # alpha, and the mask's zeros stay zero.
+    _, core = cv2.threshold(alpha, 0.95, 0.0, cv2.THRESH_TOZERO)
+    cv2.max(refined, core, dst=refined)
+    _, support = cv2.threshold(alpha, 0.0, 1.0, cv2.THRESH_BINARY)
+    cv2.multiply(refined, support, dst=refined)
     patch.alpha = refined
     return guide
 
@@ -172,14 +176,25 @@ def weigh_by_likeness(patch: Patch, lab: np.ndarray, core_chroma: bool = False) 
     samples = lab[::step, ::step][core[::step, ::step] > 0]
     if len(samples) < 16:
         samples = lab[core > 0]
-    lo, mid, hi = np.percentile(samples, [10.0, 50.0, 90.0], axis=0).astype(np.float32)
-    spread = (hi - lo) * np.float32(2.5 / 2.56) + np.float32(4.0)
-    z = [(lab[:, :, c] - mid[c]) * np.float32(1.0 / spread[c]) for c in range(3)]
-    chroma = z[1] * z[1] + z[2] * z[2]
-    full = chroma + z[0] * z[0]
-    d2 = np.where(core > 0, chroma if core_chroma else np.float32(0.0), full)
-    likeness = np.exp(-np.maximum(d2 - np.float32(1.0), 0.0))
-    patch.alpha = (patch.alpha * likeness).astype(np.float32)
+    lo, mid, hi = np.percentile(samples, [10.0, 50.0, 90.0], axis=0).astype(np.float64)
+    scale = 1.0 / ((hi - lo) * (2.5 / 2.56) + 4.0)
+    # z = (lab - mid) / spread per channel in one affine pass, then the squared distances summed in another:
+    # d2 = z_a^2 + z_b^2 (+ z_L^2 outside the core, or everywhere without ``core_chroma``).
+    z = cv2.transform(lab, np.hstack([np.diag(scale), (-mid * scale)[:, None]]).astype(np.float32))
+    cv2.multiply(z, z, dst=z)
+    d2 = cv2.transform(z, np.array([[1.0, 1.0, 1.0]], np.float32))
+    if core_chroma:
+        light2 = cv2.transform(z, np.array([[1.0, 0.0, 0.0]], np.float32))
+        d2 -= cv2.multiply(light2, core, dtype=cv2.CV_32F)
+    else:
+        d2[core > 0] = 0.0
+    # exp(-max(d2 - 1, 0)): 1 within one spread, fading beyond (capped where it is nil anyway: exp's
+    # denormal results are slow)
+    cv2.subtract(d2, 1.0, dst=d2)
+    cv2.max(d2, 0.0, dst=d2)
+    cv2.min(d2, 40.0, dst=d2)
+    cv2.exp(cv2.multiply(d2, -1.0), dst=d2)
+    patch.alpha = cv2.multiply(patch.alpha.astype(np.float32, copy=False), d2)
 
 
 def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
@@ -191,19 +206,25 @@ def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
     """
     for face in parse.faces:
         region = face.masks.get("face")
-        if region is None or region.box.intersect(patch.box).empty:
+        if region is None:
             continue
-        skin = region.crop(patch.box).astype(np.float32) * np.float32(1.0 / 255.0)
+        inter = region.box.intersect(patch.box)
+        if inter.empty:
+            continue
+        # Only where the face's region lies: elsewhere the mask is kept as it is.
+        skin = region.crop(inter).astype(np.float32) * np.float32(1.0 / 255.0)
         if fringe:
             p = face.points
             top, brows = p[10].astype(np.float64), p[168].astype(np.float64)
             axis = brows - top
             length = float(axis @ axis) or 1.0
-            xs = np.arange(patch.box.x0, patch.box.x1, dtype=np.float32) - np.float32(top[0])
-            ys = np.arange(patch.box.y0, patch.box.y1, dtype=np.float32) - np.float32(top[1])
+            xs = np.arange(inter.x0, inter.x1, dtype=np.float32) - np.float32(top[0])
+            ys = np.arange(inter.y0, inter.y1, dtype=np.float32) - np.float32(top[1])
             depth = (ys[:, None] * np.float32(axis[1]) + xs[None, :] * np.float32(axis[0])) * np.float32(1 / length)
             skin *= np.clip(depth, 0.0, 1.0)
-        patch.alpha = patch.alpha * (1.0 - skin)
+        alpha = patch.alpha.copy()  # a new array, as before: callers may hold the old one
+        alpha[inter.relative_to(patch.box).slices] *= 1.0 - skin
+        patch.alpha = alpha
 
 
 def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -258,11 +279,29 @@ def smooth(image: np.ndarray, sigma: float) -> np.ndarray:
     """A Gaussian blur of a float32 image; broad ones run on a smaller copy (what they keep is smooth anyway)."""
     if sigma <= 3.0:
         return cv2.GaussianBlur(image, (0, 0), sigma)
+    step = max(2, round(sigma / 2.0))  # about 2 pixels of blur on the small copy
+    small = cv2.GaussianBlur(shrink(image, step), (0, 0), sigma / step)
     h, w = image.shape[:2]
-    k = 2.0 / sigma  # about 2 pixels of blur on the small copy
-    size = (max(1, round(w * k)), max(1, round(h * k)))
-    small = cv2.GaussianBlur(cv2.resize(image, size, interpolation=cv2.INTER_AREA), (0, 0), 2.0)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return grow(small, step, (h, w))
+
+
+def shrink(image: np.ndarray, step: int) -> np.ndarray:
+    """``image`` averaged over ``step`` x ``step`` cells (its edges replicated up to a whole cell).
+
+    Whole cells keep OpenCV's area resize on its fast integer path, several times faster than a fractional one.
+    """
+    h, w = image.shape[:2]
+    bottom, right = -h % step, -w % step
+    if bottom or right:
+        image = cv2.copyMakeBorder(image, 0, bottom, 0, right, cv2.BORDER_REPLICATE)
+    return cv2.resize(image, ((w + right) // step, (h + bottom) // step), interpolation=cv2.INTER_AREA)
+
+
+def grow(small: np.ndarray, step: int, size: tuple[int, int]) -> np.ndarray:
+    """The inverse of :func:`shrink`: ``small`` upsampled (bilinear) by ``step`` and cropped to ``size`` (H, W)."""
+    h, w = size
+    big = cv2.resize(small, (small.shape[1] * step, small.shape[0] * step), interpolation=cv2.INTER_LINEAR)
+    return big if big.shape[:2] == (h, w) else np.ascontiguousarray(big[:h, :w])
 
 
 def lightness_gain(src_l: float, dst_l: float, lift: float = 8.0, lo: float = 0.45, hi: float = 2.6) -> float:

@@ -18,12 +18,11 @@ from tryon.effects._body import (
     lightness_gain,
     refine_alpha,
     robust_spread,
-    scale_deviation,
     smooth,
     spare_faces,
     weigh_by_likeness,
 )
-from tryon.effects.base import Patch, lab_to_bgr255
+from tryon.effects.base import Patch, lab_to_bgr255, lerp
 from tryon.options import option_range
 from tryon.parsing.frame_parse import FrameParse
 
@@ -85,27 +84,44 @@ class _Hair:
     body: np.ndarray  # L without the shine, float32
     shine: np.ndarray  # L above the strands' local brightness: specular highlights, float32
     anchor: Anchor
-    limit: float  # L deviations beyond this are outliers (mixed edge pixels): kept, not scaled
+    dev: np.ndarray  # body - mean L, float32
+    core: np.ndarray  # dev clipped to the outlier limit: the part scaled with the shade's contrast, float32
 
     def recolor(self, target: Color, shine: float) -> np.ndarray:
         """The hair in Lab moved to ``target``: relative contrast kept, a*b* set with part of their variation."""
-        t = np.asarray(target.lab, np.float32)
+        t = np.asarray(target.lab, np.float64)
         lm = float(self.mean[0])
         dst = lm + (float(t[0]) - lm) * _LIGHTNESS
         gain = lightness_gain(lm, dst)
-        out = np.empty_like(self.lab)
-        diffuse = scale_deviation(self.body - np.float32(lm), gain, self.limit) + np.float32(dst)
+        # Deviations within the outlier limit scale with the gain (relative contrast kept); beyond it (mixed
+        # edge pixels) the excess is kept unscaled.
+        diffuse = cv2.scaleAdd(self.core, gain - 1.0, self.dev)
+        cv2.add(diffuse, dst, dst=diffuse)
         # Shine is light reflected off the surface, not through the pigment: it keeps its own brightness
         # (times ``shine``) whatever the shade, and the rest of it follows the shade's contrast.
-        glint = self.shine * np.float32(shine + (1.0 - shine) * gain)
-        out[:, :, 0] = _soft_ceiling(diffuse + glint)
+        glint = cv2.multiply(self.shine, shine + (1.0 - shine) * gain)
+        light = _soft_ceiling(cv2.add(diffuse, glint))
         # Shading scales a* and b* as it scales L + 16 (both follow the cube root of the light): strands in
-        # shadow are less saturated, strands in the light more.
-        chroma = np.clip((diffuse + np.float32(16.0)) * np.float32(1.0 / (dst + 16.0)), 0.3, 1.25)
+        # shadow are less saturated, strands in the light more ...
+        k = 1.0 / (dst + 16.0)
+        chroma = cv2.addWeighted(diffuse, k, diffuse, 0.0, 16.0 * k)
+        cv2.min(chroma, 1.25, dst=chroma)
+        cv2.max(chroma, 0.3, dst=chroma)
         # ... and shine is whitish: it dilutes the colour.
-        chroma /= 1.0 + glint * np.float32(1.0 / 12.0)
-        for c in (1, 2):
-            out[:, :, c] = (np.float32(t[c]) + (self.lab[:, :, c] - self.mean[c]) * _CHROMA_TEXTURE) * chroma
+        cv2.divide(chroma, cv2.addWeighted(glint, 1.0 / 12.0, glint, 0.0, 1.0), dst=chroma)
+        # a* and b*: the shade's plus part of the hair's own variation, times the chroma; L passes through the
+        # product as the constant 1 times the new lightness.
+        m = self.mean
+        shift = np.array(
+            [
+                [0.0, 0.0, 0.0, 1.0],
+                [0.0, _CHROMA_TEXTURE, 0.0, t[1] - m[1] * _CHROMA_TEXTURE],
+                [0.0, 0.0, _CHROMA_TEXTURE, t[2] - m[2] * _CHROMA_TEXTURE],
+            ],
+            np.float32,
+        )
+        out = cv2.transform(self.lab, shift)
+        cv2.multiply(out, cv2.merge((light, chroma, chroma)), dst=out)
         return out
 
 
@@ -161,10 +177,12 @@ class HairColor(BodyEffect):
         """
         patch = hair.patch
         _, down = hair.anchor.coords(patch.box)
-        inside = patch.alpha > 0.5
+        # a sparse grid is enough for percentiles of a smooth coordinate
+        grid, alpha = down[::2, ::2], patch.alpha[::2, ::2]
+        inside = alpha > 0.5
         if not inside.any():
-            inside = patch.alpha > 0
-        lo, hi = np.percentile(down[inside], [1.0, 99.0])
+            inside = alpha > 0
+        lo, hi = np.percentile(grid[inside], [1.0, 99.0]) if inside.any() else np.percentile(down, [1.0, 99.0])
         if parse.faces:
             face = max(parse.faces, key=lambda f: f.box.width * f.box.height)
             top = face.points[10]
@@ -234,20 +252,25 @@ def _split(patch: Patch, parse: FrameParse, anchor: Anchor) -> _Hair | None:
     """Refines the patch's alpha against the frame and splits the hair's lightness into body and shine."""
     refine_alpha(patch, max(2, round(_REFINE * anchor.unit)))
     spare_faces(patch, parse, fringe=True)
-    if float(cv2.sumElems(patch.alpha)[0]) < 16.0:
+    weight_sum = float(cv2.sumElems(patch.alpha)[0])
+    if weight_sum < 16.0:
         return None
     lab = patch.lab()
     weigh_by_likeness(patch, lab, core_chroma=True)
-    mean = patch.mean_lab(lab)
-    light = lab[:, :, 0]
-    local = smooth(light, max(1.0, _SHADING * anchor.unit))
-    detail = light - local
     weight = patch.alpha
-    spread = float(np.sqrt(cv2.sumElems(detail * detail * weight)[0] / max(cv2.sumElems(weight)[0], 1e-6)))
-    shine = np.maximum(detail - np.float32(spread), 0.0)
-    body = light - shine
-    limit = 2.5 * robust_spread(body - np.float32(mean[0]), weight)
-    return _Hair(patch, lab, mean, body, shine, anchor, limit)
+    weight_sum = max(float(cv2.sumElems(weight)[0]), 1e-6)
+    mean = (weight.reshape(1, -1) @ lab.reshape(-1, 3)).ravel() / np.float32(weight_sum)
+    light = cv2.extractChannel(lab, 0)
+    detail = cv2.subtract(light, smooth(light, max(1.0, _SHADING * anchor.unit)))
+    spread = float(np.sqrt(float(cv2.multiply(detail, weight).ravel() @ detail.ravel()) / weight_sum))
+    shine = cv2.subtract(detail, spread, dst=detail)
+    cv2.max(shine, 0.0, dst=shine)
+    body = cv2.subtract(light, shine, dst=light)
+    dev = cv2.subtract(body, float(mean[0]))
+    limit = 2.5 * robust_spread(dev, weight)
+    core = cv2.min(dev, limit)
+    cv2.max(core, -limit, dst=core)
+    return _Hair(patch, lab, mean, body, shine, anchor, dev, core)
 
 
 def _flow(light: np.ndarray, anchor: Anchor, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -297,13 +320,18 @@ def _standardized(x: np.ndarray) -> np.ndarray:
 
 def _blend(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """``a + (b - a) * t`` for HxWx3 ``a``, ``b`` and HxW ``t``."""
-    t3 = cv2.merge((t, t, t)).astype(np.float32, copy=False)
-    return a + (b - a) * t3
+    return lerp(a, b, t)
 
 
 def _soft_ceiling(light: np.ndarray, knee: float = 88.0) -> np.ndarray:
-    """Clamps L to [0, 100] with a soft shoulder above ``knee``, so lifted shine does not clip flat."""
+    """Clamps L to [0, 100] with a soft shoulder above ``knee``, so lifted shine does not clip flat; in place."""
     room = 100.0 - knee
-    over = np.maximum(light - np.float32(knee), 0.0)
-    soft = np.float32(knee) + np.float32(room) * (1.0 - np.exp(-over / np.float32(room)))
-    return np.clip(np.where(light > knee, soft, light), 0.0, 100.0).astype(np.float32)
+    # min(L, knee) + room * (1 - exp(-max(L - knee, 0) / room)): L below the knee, the shoulder above it
+    over = cv2.subtract(light, knee)
+    cv2.max(over, 0.0, dst=over)
+    cv2.exp(cv2.multiply(over, -1.0 / room, dst=over), dst=over)
+    cv2.min(light, knee, dst=light)
+    cv2.scaleAdd(over, -room, light, dst=light)
+    cv2.add(light, room, dst=light)
+    cv2.max(light, 0.0, dst=light)
+    return light
