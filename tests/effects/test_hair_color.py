@@ -233,3 +233,8 @@ def test_a_hair_mask_that_strays_onto_the_face_never_dyes_the_skin_below_the_bro
     assert skin.sum() > 1000
     assert np.array_equal(out[skin], photo.frame[skin])
     assert np.any(out[head.full((h, w)) > 0] != photo.frame[head.full((h, w)) > 0])
+    # And neither the brows nor the eyes took the hair's colour, fringe or not
+    for name in ("left_brow", "right_brow", "left_eye", "right_eye"):
+        core = face.mask(name).full((h, w)) == 255
+        assert core.sum() > 20, name
+        assert np.array_equal(out[core], photo.frame[core]), name

@@ -197,12 +197,18 @@ def weigh_by_likeness(patch: Patch, lab: np.ndarray, core_chroma: bool = False) 
     patch.alpha = cv2.multiply(patch.alpha.astype(np.float32, copy=False), d2)
 
 
-def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
-    """Takes the faces' skin (the landmarks' ``face`` region: skin, nose) out of a body mask, in place.
+#: Face classes no body effect may touch, fringe or not.
+_FEATURES = ("left_brow", "right_brow", "left_eye", "right_eye")
 
-    A hair or clothes mask that strays onto a face would dye the skin, the worst mistake a body effect can make.
-    With ``fringe`` (hair) the mask is trusted over the forehead, fading from the forehead's top to the brows,
-    since a fringe covers it; below the brows the face is always spared.
+
+def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
+    """Takes the faces' skin (the landmarks' ``face`` region: skin, nose), brows and eyes out of a body mask, in place.
+
+    A hair or clothes mask that strays onto a face would dye the skin, the worst mistake a body effect can make; a
+    hair colour would also dye the brows (platinum brows under a platinum fringe read as a mistake, and brows
+    have their own effect). With ``fringe`` (hair) the mask is trusted over the forehead, fading from the
+    forehead's top to the brows, since a fringe covers it; the brows, the eyes and the face below them are always
+    spared.
     """
     for face in parse.faces:
         region = face.masks.get("face")
@@ -213,6 +219,11 @@ def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
             continue
         # Only where the face's region lies: elsewhere the mask is kept as it is.
         skin = region.crop(inter).astype(np.float32) * np.float32(1.0 / 255.0)
+        features = np.zeros(skin.shape, np.uint8)
+        for name in _FEATURES:
+            part = face.masks.get(name)
+            if part is not None and not part.box.intersect(inter).empty:
+                np.maximum(features, part.crop(inter), out=features)
         if fringe:
             p = face.points
             top, brows = p[10].astype(np.float64), p[168].astype(np.float64)
@@ -222,6 +233,7 @@ def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
             ys = np.arange(inter.y0, inter.y1, dtype=np.float32) - np.float32(top[1])
             depth = (ys[:, None] * np.float32(axis[1]) + xs[None, :] * np.float32(axis[0])) * np.float32(1 / length)
             skin *= np.clip(depth, 0.0, 1.0)
+        np.maximum(skin, features.astype(np.float32) * np.float32(1.0 / 255.0), out=skin)
         alpha = patch.alpha.copy()  # a new array, as before: callers may hold the old one
         alpha[inter.relative_to(patch.box).slices] *= 1.0 - skin
         patch.alpha = alpha
