@@ -22,15 +22,14 @@ from tryon.sources.grabber import LatestFrameGrabber
 LIPSTICK = {"effects": {"lipstick": {"color": "#9E1B32", "intensity": 1.0}}}
 
 
-class FailingSource(Source):
-    """Delivers ``good`` frames of a real video, then fails like an unplugged camera."""
+class Wrapped(Source):
+    """A source reading another (a real video), for tests to change how reading goes."""
 
-    kind = "failing"
+    kind = "wrapped"
 
-    def __init__(self, inner: Source, good: int) -> None:
+    def __init__(self, inner: Source) -> None:
         super().__init__()
         self.inner = inner
-        self.good = good
 
     @property
     def fps(self) -> float:
@@ -41,13 +40,24 @@ class FailingSource(Source):
         return self.inner.size
 
     def read(self) -> Frame | None:
+        return self.inner.read()
+
+    def _release(self) -> None:
+        self.inner.close()
+
+
+class FailingSource(Wrapped):
+    """Delivers ``good`` frames of a real video, then fails like an unplugged camera."""
+
+    def __init__(self, inner: Source, good: int) -> None:
+        super().__init__(inner)
+        self.good = good
+
+    def read(self) -> Frame | None:
         frame = self.inner.read()
         if frame is None or frame.index >= self.good:
             raise SourceError("camera 0 stopped delivering frames (unplugged?)")
         return frame
-
-    def _release(self) -> None:
-        self.inner.close()
 
 
 class SlowSink(Sink):
@@ -213,28 +223,12 @@ def test_pipelined_loop_renders_the_same_frames_as_the_sequential_one(shared_dat
 
 
 def test_pipelined_loop_parses_at_most_one_frame_ahead_of_a_slow_sink(shared_data):
-    class CountingSource(Source):
-        kind = "counting"
-
-        def __init__(self, inner: Source) -> None:
-            super().__init__()
-            self.inner = inner
-            self.reads = 0
-
-        @property
-        def fps(self) -> float:
-            return self.inner.fps
-
-        @property
-        def size(self) -> tuple[int, int]:
-            return self.inner.size
+    class CountingSource(Wrapped):
+        reads = 0
 
         def read(self) -> Frame | None:
             self.reads += 1
             return self.inner.read()
-
-        def _release(self) -> None:
-            self.inner.close()
 
     src = CountingSource(open_source(need_file(shared_data / "videos" / "driving_d0.mp4")))
     ahead = []

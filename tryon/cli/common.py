@@ -109,12 +109,14 @@ def add_look_options(parser: argparse.ArgumentParser, default: str | None = "nat
         help="override a look option, e.g. lipstick.color=#9E1B32, lipstick.sku=TRY-LIP-003, blush=off, "
         "faces.1.lipstick.color=#C0392B (repeatable)",
     )
+    add_max_faces_option(parser)
+
+
+def add_max_faces_option(parser: argparse.ArgumentParser, default: int | None = None) -> None:
+    """Adds ``--max-faces N``; None leaves the pipeline's default (8 for photos, 4 for video)."""
+    shown = "8 for photos, 4 for video" if default is None else str(default)
     parser.add_argument(
-        "--max-faces",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="most faces (default: 8 for photos, 4 for video)",
+        "--max-faces", type=positive_int, default=default, metavar="N", help=f"most faces (default: {shown})"
     )
 
 

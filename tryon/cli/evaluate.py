@@ -6,7 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from tryon.cli.common import EXIT_OK, add_parser_option, pipeline_options, positive_int, progress, table
+from tryon.cli.common import (
+    EXIT_OK,
+    add_max_faces_option,
+    add_parser_option,
+    pipeline_options,
+    progress,
+    table,
+)
 from tryon.evaluation import Dataset, EvalReport, evaluate
 from tryon.pipeline import Pipeline
 
@@ -23,13 +30,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     )
     parser.add_argument("datasets", nargs="+", type=Path, metavar="DATASET_DIR", help="a folder with dataset.json")
     parser.add_argument("--json", action="store_true", help="print JSON (a list for several datasets)")
-    parser.add_argument(
-        "--max-faces",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="most faces (default: 8 for photos, 4 for video)",
-    )
+    add_max_faces_option(parser)
     add_parser_option(parser)
     parser.set_defaults(func=run)
 

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from tryon.cli.bench import parse_size
-from tryon.cli.common import EXIT_OK, add_parser_option, pipeline_options, positive_int
+from tryon.cli.common import EXIT_OK, add_max_faces_option, add_parser_option, pipeline_options
 from tryon.looks import Catalog, builtin_looks
 from tryon.pipeline import Pipeline
 from tryon.sources import open_source, source_kind
@@ -31,7 +31,7 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--size", type=parse_size, default=(1280, 720), metavar="WxH", help="camera size to ask for (default: 1280x720)"
     )
-    parser.add_argument("--max-faces", type=positive_int, default=4, metavar="N", help="most faces (default: 4)")
+    add_max_faces_option(parser, default=4)
     add_parser_option(parser)
 
 

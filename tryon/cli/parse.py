@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tryon.cli.common import EXIT_OK, add_parser_option, input_kind, pipeline_options, positive_int, suffixes
+from tryon.cli.common import (
+    EXIT_OK,
+    add_max_faces_option,
+    add_parser_option,
+    input_kind,
+    pipeline_options,
+    suffixes,
+)
 from tryon.errors import ImageWriteError, InputError
 from tryon.image import IMAGE_SUFFIXES, read_image, write_image
 from tryon.parsing.classes import CLASSES, legend
@@ -53,13 +60,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser.add_argument("-o", "--output", type=Path, metavar="LABELS.png", help="the label image to write")
     parser.add_argument("--overlay", type=Path, metavar="VIZ", help="also write a colour overlay of the classes")
     parser.add_argument("--legend", action="store_true", help="print the index -> class name map as JSON and exit")
-    parser.add_argument(
-        "--max-faces",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="most faces (default: 8 for photos, 4 for video)",
-    )
+    add_max_faces_option(parser)
     add_parser_option(parser)
     parser.set_defaults(func=run)
 
