@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -9,7 +10,7 @@ import numpy as np
 
 from tryon.errors import ParseError
 
-__all__ = ["Box", "RoiMask"]
+__all__ = ["Box", "RoiMask", "nearest_centre"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,19 @@ class RoiMask:
         inner = Box(x, y, x + w, y + h)
         box = Box(self.box.x0 + inner.x0, self.box.y0 + inner.y0, self.box.x0 + inner.x1, self.box.y0 + inner.y1)
         return RoiMask(box, np.ascontiguousarray(self.alpha[inner.slices]))
+
+
+def nearest_centre(box: Box, centres: Sequence[np.ndarray]) -> np.ndarray:
+    """For each pixel of ``box``, the index into ``centres`` (``(x, y)`` frame pixels) of the nearest one.
+
+    ``|p - c|^2 - |p|^2`` is linear in ``p``, so one pass per centre suffices.
+    """
+    xs = np.arange(box.x0, box.x1, dtype=np.float32)[None, :]
+    ys = np.arange(box.y0, box.y1, dtype=np.float32)[:, None]
+    score = np.stack(
+        [
+            np.float32(-2.0 * c[0]) * xs + np.float32(-2.0 * c[1]) * ys + np.float32(c[0] * c[0] + c[1] * c[1])
+            for c in (np.asarray(c, np.float64) for c in centres)
+        ]
+    )
+    return np.argmin(score, axis=0)

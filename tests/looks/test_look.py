@@ -321,6 +321,27 @@ def test_per_face_looks_apply_to_their_face_only(couple):
     outside_unchanged(frame, out, [lips0])  # faces without their own look wear the main look
 
 
+def test_a_per_face_hair_colour_stays_on_that_person(couple):
+    # Given two people and a look that dyes only the second one's hair
+    frame, parse = couple
+    assert parse.masks["hair"].alpha.any()
+    look = Look.from_dict({"faces": {1: {"effects": {"hair_color": {"color": "#1F6FEB", "intensity": 1.0}}}}})
+    out = look.render(frame.copy(), parse)
+    changed = np.any(out != frame, axis=2)
+    # Then the pixels nearer the first person's face are untouched, and the second person's hair changed
+    h, w = parse.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    c0, c1 = (parse.face(i).points.mean(axis=0) for i in (0, 1))
+    nearer0 = (xs - c0[0]) ** 2 + (ys - c0[1]) ** 2 < (xs - c1[0]) ** 2 + (ys - c1[1]) ** 2
+    assert not changed[nearer0].any()
+    assert changed[~nearer0].sum() > 500
+    # While a frame-wide look dyes both
+    both = Look.from_dict({"effects": {"hair_color": {"color": "#1F6FEB", "intensity": 1.0}}}).render(
+        frame.copy(), parse
+    )
+    assert np.any(both != frame, axis=2)[nearer0].sum() > 500
+
+
 def test_pipeline_takes_a_builtin_look_by_name_with_overrides(face_case):
     with Pipeline("bold_red", mode="image", max_faces=1, overrides=["lipstick.sku=TRY-LIP-007"]) as pipe:
         assert options(pipe.look, "lipstick").color == Color.from_hex("#5C1A2E")

@@ -9,7 +9,7 @@ from types import MappingProxyType
 import numpy as np
 
 from tryon.errors import ParseError
-from tryon.geometry import Box, RoiMask
+from tryon.geometry import Box, RoiMask, nearest_centre
 from tryon.parsing.classes import BODY_CLASSES, CLASS_INDEX, FACE_CLASSES, REGIONS
 
 __all__ = ["Face", "FrameParse"]
@@ -124,9 +124,25 @@ class FrameParse:
         raise KeyError(f"no face with id {face_id}; ids present: {[f.id for f in self.faces]}")
 
     def only(self, face_ids: Iterable[int]) -> FrameParse:
-        """A copy that keeps only the faces in ``face_ids`` (for per-face looks)."""
+        """A copy that keeps only the faces in ``face_ids`` and their people's body classes (for per-face looks).
+
+        Each body-class pixel goes to the person whose face centre is nearest, so one person's hair colour or
+        clothing does not reach their neighbour's. The person mask stays whole: the background is everyone's.
+        """
         keep = set(face_ids)
-        return FrameParse(self.shape, tuple(f for f in self.faces if f.id in keep), self.masks, self.person)
+        faces = tuple(f for f in self.faces if f.id in keep)
+        if len(faces) == len(self.faces) or not self.faces:
+            return FrameParse(self.shape, faces, self.masks, self.person)
+        centres = [f.points.mean(axis=0) for f in self.faces]
+        kept = np.array([f.id in keep for f in self.faces])
+        masks = {}
+        for name, mask in self.masks.items():
+            if mask.box.empty:
+                masks[name] = mask
+                continue
+            mine = kept[nearest_centre(mask.box, centres)]
+            masks[name] = RoiMask(mask.box, np.where(mine, mask.alpha, 0).astype(np.uint8))
+        return FrameParse(self.shape, faces, masks, self.person)
 
     def mask(self, name: str) -> np.ndarray:
         """A full-frame uint8 soft mask of a class or region, merged over all faces."""

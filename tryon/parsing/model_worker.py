@@ -29,7 +29,7 @@ from typing import Generic, Optional, TypeVar
 import cv2
 import numpy as np
 
-from tryon.geometry import Box, RoiMask
+from tryon.geometry import Box, RoiMask, nearest_centre
 
 __all__ = ["LatestWorker", "carry_masks", "face_motion", "is_still", "warp_mask"]
 
@@ -255,17 +255,8 @@ def _carry_split(
     if mask.box.empty:
         return mask
     b = mask.box
-    xs = np.arange(b.x0, b.x1, dtype=np.float32)[None, :]
-    ys = np.arange(b.y0, b.y1, dtype=np.float32)[:, None]
     ids = list(centres)
-    # |p - c|^2 - |p|^2 is linear in p: the nearest centre minimises -2 p.c + |c|^2 (one pass per face)
-    score = np.stack(
-        [
-            (-2.0 * np.float32(c[0])) * xs + (-2.0 * np.float32(c[1])) * ys + np.float32(c @ c)
-            for c in (centres[i] for i in ids)
-        ]
-    )
-    nearest = np.argmin(score, axis=0)
+    nearest = nearest_centre(b, [centres[i] for i in ids])
     out = np.zeros(shape, np.uint8)
     for k, face_id in enumerate(ids):
         motion = motions.get(face_id)
