@@ -49,6 +49,8 @@ class PipelineOptions:
         parse_background: in video mode, run a parsing model on a background thread, always on the newest frame,
             its latest masks carried to each frame by the faces' motion (live use: no stutter); False runs it in
             line every ``parse_every`` frames (offline renders: the same output however fast the machine is).
+        model_threads: threads of a parsing model's runtime; None: one on the background thread of live video (the
+            model gets the spare core, not the loop's), the runtime's choice otherwise.
         parser: options of the landmark parser.
         smoothing: One Euro filter settings for landmarks in video mode; None turns stabilisation off.
     """
@@ -61,6 +63,7 @@ class PipelineOptions:
     parsing: str = "landmarks"
     parse_every: Optional[int] = None
     parse_background: bool = True
+    model_threads: Optional[int] = None
     parser: ParserOptions = field(default_factory=ParserOptions)
     smoothing: Optional[OneEuroOptions] = field(default_factory=OneEuroOptions)
 
@@ -70,6 +73,13 @@ class PipelineOptions:
         if self.max_faces is not None:
             return self.max_faces
         return 4 if self.mode == "video" else 8
+
+    @property
+    def runtime_threads(self) -> Optional[int]:
+        """The parsing model's runtime threads (``model_threads``, or its default)."""
+        if self.model_threads is not None:
+            return self.model_threads
+        return 1 if self.mode == "video" and self.parse_background else None
 
     @property
     def model_every(self) -> int:
@@ -148,7 +158,12 @@ class Pipeline:
         self._tracker = FaceTracker()
         self._smoother = LandmarkSmoother(o.smoothing) if o.smoothing is not None and o.mode == "video" else None
         self._parser = create_parser(
-            o.parsing, options=o.parser, mode=o.mode, every=o.model_every, background=o.parse_background
+            o.parsing,
+            options=o.parser,
+            mode=o.mode,
+            every=o.model_every,
+            background=o.parse_background,
+            threads=o.runtime_threads,
         )
         self._frames = 0
         self._last_person: np.ndarray | None = None
