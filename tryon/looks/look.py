@@ -111,13 +111,17 @@ class Look:
             for effect in self.effects:
                 effect.apply(frame, parse)
             return frame
-        default = parse.only(f.id for f in parse.faces if f.id not in self.faces)
+        default = parse.only((f.id for f in parse.faces if f.id not in self.faces), split_body=self._reads_body())
         for effect in self.effects:
             effect.apply(frame, default)
         for face_id, look in self.faces.items():
             if any(f.id == face_id for f in parse.faces):
-                look.render(frame, parse.only([face_id]))
+                look.render(frame, parse.only([face_id], split_body=look._reads_body()))
         return frame
+
+    def _reads_body(self) -> bool:
+        """Whether an effect of this look (not counting per-face looks) reads the body classes."""
+        return any(getattr(effect, "needs_body", False) for effect in self.effects)
 
     def as_dict(self) -> dict[str, Any]:
         """The look as plain data, as a look file would hold it (``tryon looks show`` prints it as YAML)."""

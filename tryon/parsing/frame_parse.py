@@ -123,15 +123,16 @@ class FrameParse:
                 return f
         raise KeyError(f"no face with id {face_id}; ids present: {[f.id for f in self.faces]}")
 
-    def only(self, face_ids: Iterable[int]) -> FrameParse:
+    def only(self, face_ids: Iterable[int], split_body: bool = True) -> FrameParse:
         """A copy that keeps only the faces in ``face_ids`` and their people's body classes (for per-face looks).
 
         Each body-class pixel goes to the person whose face centre is nearest, so one person's hair colour or
         clothing does not reach their neighbour's. The person mask stays whole: the background is everyone's.
+        ``split_body=False`` skips that split (a look that reads no body class need not pay for it).
         """
         keep = set(face_ids)
         faces = tuple(f for f in self.faces if f.id in keep)
-        if len(faces) == len(self.faces) or not self.faces:
+        if not split_body or len(faces) == len(self.faces) or not self.faces:
             return FrameParse(self.shape, faces, self.masks, self.person)
         centres = [f.points.mean(axis=0) for f in self.faces]
         kept = np.array([f.id in keep for f in self.faces])
