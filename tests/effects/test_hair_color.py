@@ -238,3 +238,21 @@ def test_a_hair_mask_that_strays_onto_the_face_never_dyes_the_skin_below_the_bro
         core = face.mask(name).full((h, w)) == 255
         assert core.sum() > 20, name
         assert np.array_equal(out[core], photo.frame[core]), name
+
+
+def test_a_beard_keeps_its_colour_while_the_head_hair_is_dyed(photos):
+    # Given a bearded man whose parsed hair takes in his beard below the chin
+    photo = photos[BLACK[1]]
+    face = photo.parse.faces[0]
+    p = face.points
+    below = [(p[17, :2] + t * (p[152, :2] - p[17, :2])).astype(int) for t in (1.05, 1.1, 1.15)]
+    hair = photo.parse.masks["hair"].full(photo.frame.shape[:2])
+    assert all(hair[y, x] > 0 for x, y in below), "the parse no longer puts the beard in the hair"
+    # When the hair is dyed platinum
+    out = create_effect("hair_color", {"color": "#E8E4D8", "intensity": 1.0}).apply(photo.frame.copy(), photo.parse)
+    # Then the beard under the chin is as it was, and the head hair above the forehead is dyed
+    for x, y in below:
+        assert np.array_equal(out[y - 2 : y + 3, x - 2 : x + 3], photo.frame[y - 2 : y + 3, x - 2 : x + 3])
+    top = int(p[10, 1])
+    crown = np.any(out[:top] != photo.frame[:top], axis=2) & (hair[:top] > 128)
+    assert crown.sum() > 0.5 * (hair[:top] > 128).sum()

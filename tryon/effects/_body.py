@@ -22,6 +22,7 @@ from tryon.errors import ImageReadError, LookError, TryOnError
 from tryon.geometry import Box
 from tryon.image import IMAGE_SUFFIXES, read_image
 from tryon.parsing.frame_parse import Face, FrameParse
+from tryon.perception import topology as tp
 
 __all__ = [
     "BodyEffect",
@@ -29,6 +30,7 @@ __all__ = [
     "guided_filter",
     "guided_coefficients",
     "refine_alpha",
+    "spare_beards",
     "spare_faces",
     "weigh_by_likeness",
     "lightness_gain",
@@ -237,6 +239,44 @@ def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
         alpha = patch.alpha.copy()  # a new array, as before: callers may hold the old one
         alpha[inter.relative_to(patch.box).slices] *= 1.0 - skin
         patch.alpha = alpha
+
+
+#: The lower jaw on the face oval, from one jaw angle through the chin to the other.
+_JAW = tp.FACE_OVAL[12:25]
+#: How far below the jaw a beard may reach, in face heights (forehead top to chin).
+_BEARD_BELOW = 0.25
+
+
+def spare_beards(patch: Patch, parse: FrameParse) -> None:
+    """Takes beards out of a hair mask, in place: the lower face inside the jaw and a band under it.
+
+    A beard is hair to a parser, but a hair colour is for the head: dyed with it, a beard reads as a mistake.
+    Long hair falls beside the jaw, outside this zone (it spans the jaw angles, not the ears), so it keeps its
+    colour; the zone's edge is feathered.
+    """
+    alpha = patch.alpha
+    for face in parse.faces:
+        p = face.points.astype(np.float32)
+        down = p[152] - p[10]
+        height = float(np.linalg.norm(down))
+        width = float(np.linalg.norm(p[454] - p[234]))
+        if height < 4.0 or width < 4.0:
+            continue
+        jaw = p[list(_JAW)]
+        band = jaw + down * np.float32(_BEARD_BELOW)
+        feather = max(1.0, 0.02 * width)
+        box = Box.around(np.vstack([jaw, band]), pad=3.0 * feather).intersect(patch.box)
+        if box.empty:
+            continue
+        zone = np.zeros((box.height, box.width), np.float32)
+        origin = np.array([box.x0, box.y0], np.float32)
+        for polygon in (np.vstack([jaw, band[::-1]]), jaw):  # the band under the jaw, and the face above it
+            cv2.fillPoly(zone, [np.round(polygon - origin).astype(np.int32)], 1.0, cv2.LINE_AA)
+        zone = cv2.GaussianBlur(zone, (0, 0), feather)
+        if alpha is patch.alpha:
+            alpha = patch.alpha.copy()  # a new array: callers may hold the old one
+        alpha[box.relative_to(patch.box).slices] *= 1.0 - zone
+    patch.alpha = alpha
 
 
 def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:

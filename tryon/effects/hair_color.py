@@ -19,6 +19,7 @@ from tryon.effects._body import (
     refine_alpha,
     robust_spread,
     smooth,
+    spare_beards,
     spare_faces,
     weigh_by_likeness,
 )
@@ -252,6 +253,7 @@ def _split(patch: Patch, parse: FrameParse, anchor: Anchor) -> _Hair | None:
     """Refines the patch's alpha against the frame and splits the hair's lightness into body and shine."""
     refine_alpha(patch, max(2, round(_REFINE * anchor.unit)))
     spare_faces(patch, parse, fringe=True)
+    spare_beards(patch, parse)
     weight_sum = float(cv2.sumElems(patch.alpha)[0])
     if weight_sum < 16.0:
         return None
