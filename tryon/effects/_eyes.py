@@ -14,7 +14,6 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from tryon.color import Color
 from tryon.effects._skin import face_width
 from tryon.effects.base import Patch, is_blank, lerp
 from tryon.geometry import Box, RoiMask
@@ -28,13 +27,11 @@ __all__ = [
     "draw_mask",
     "eye_geometry",
     "face_width",
-    "lab_of",
     "lash_map",
     "layer_over",
     "outerness",
     "patch_over",
     "smoothstep",
-    "weighted_mean",
 ]
 
 _SUBPIXEL = 4  # fixed-point bits for cv2 drawing (1/16 pixel)
@@ -213,27 +210,7 @@ def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def weighted_mean(lab: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """The ``weight``-weighted mean colour of an HxWx3 float32 image (the plain mean where the weights sum to 0).
-
-    OpenCV's multiply and sum: several times faster than numpy's weighted copy and sum, and no BLAS call (whose
-    threads stall for milliseconds when the cores are busy).
-    """
-    w = weight.astype(np.float32, copy=False)
-    total = float(cv2.sumElems(w)[0])
-    if total <= 1e-6:
-        return np.array(cv2.mean(lab)[:3], np.float32)
-    sums = cv2.sumElems(cv2.multiply(lab, cv2.merge((w, w, w))))
-    return np.array(sums[:3], np.float32) / np.float32(total)
-
-
 @lru_cache(maxsize=32)
 def disc_kernel(radius: int) -> np.ndarray:
     """An elliptical structuring element of ``radius`` pixels (2r+1 across), built once per size."""
     return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
-
-
-@lru_cache(maxsize=64)
-def lab_of(color: Color) -> tuple[float, float, float]:
-    """``color.lab``, computed once per colour."""
-    return color.lab

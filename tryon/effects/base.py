@@ -31,6 +31,7 @@ __all__ = [
     "lab_target_shift",
     "lerp",
     "mix",
+    "weighted_mean",
 ]
 
 
@@ -155,12 +156,7 @@ class Patch:
 
     def mean_lab(self, lab: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """The alpha-weighted mean Lab colour of the patch."""
-        w = (self.alpha if weight is None else weight).astype(np.float32, copy=False)
-        total = float(cv2.sumElems(w)[0])
-        if total <= 1e-6:
-            return np.array(cv2.mean(lab)[:3], np.float32)
-        sums = cv2.sumElems(cv2.multiply(lab, cv2.merge((w, w, w))))[:3]
-        return np.array(sums, np.float32) / total
+        return weighted_mean(lab, self.alpha if weight is None else weight)
 
     def write(self, new_bgr: np.ndarray, amount: float | np.ndarray = 1.0) -> None:
         """Blends ``new_bgr`` (float32 or uint8 BGR, the patch's size) into the frame by ``alpha * amount``.
@@ -168,6 +164,20 @@ class Patch:
         Pixels where the weight is zero are left byte-identical.
         """
         mix(self.view, new_bgr, self.alpha * amount)
+
+
+def weighted_mean(lab: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The ``weight``-weighted mean colour of an HxWx3 float32 image (the plain mean where the weights sum to 0).
+
+    OpenCV's multiply and sum: several times faster than numpy's weighted copy and sum, and no BLAS call (whose
+    threads stall for milliseconds when the cores are busy).
+    """
+    w = weight.astype(np.float32, copy=False)
+    total = float(cv2.sumElems(w)[0])
+    if total <= 1e-6:
+        return np.array(cv2.mean(lab)[:3], np.float32)
+    sums = cv2.sumElems(cv2.multiply(lab, cv2.merge((w, w, w))))
+    return np.array(sums[:3], np.float32) / np.float32(total)
 
 
 def is_blank(mask: RoiMask) -> bool:
@@ -182,10 +192,7 @@ def mix(dst: np.ndarray, new: np.ndarray, weight: np.ndarray) -> None:
     pixel of weight 0 gets ``dst + 0`` back exactly, so it stays byte-identical (``new`` is always finite).
     """
     w = cv2.max(cv2.min(weight.astype(np.float32, copy=False), 1.0), 0.0)
-    src = dst.astype(np.float32)
-    out = cv2.subtract(new.astype(np.float32, copy=False), src)
-    cv2.multiply(out, cv2.merge((w, w, w)), dst=out)
-    cv2.add(out, src, dst=out)
+    out = lerp(dst, new, w)
     cv2.max(out, 0.0, dst=out)  # convertScaleAbs rounds and saturates above 255 but mirrors below 0
     cv2.convertScaleAbs(out, dst=dst)
 

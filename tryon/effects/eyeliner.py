@@ -13,13 +13,11 @@ from tryon.effects._eyes import (
     draw_mask,
     eye_geometry,
     face_width,
-    lab_of,
     outerness,
     patch_over,
     smoothstep,
-    weighted_mean,
 )
-from tryon.effects.base import Effect, lab_target_shift, mix
+from tryon.effects.base import Effect, lab_target_shift, mix, weighted_mean
 from tryon.geometry import RoiMask
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -105,7 +103,7 @@ class Eyeliner(Effect):
             np.maximum(weight, stroke * fade * opacity, out=weight)
         lab = patch.quick_lab()
         ref = weighted_mean(lab, weight)
-        new = lab_target_shift(lab, ref, lab_of(o.color), lightness=0.92, texture=0.3, chroma_texture=0.2)
+        new = lab_target_shift(lab, ref, o.color, lightness=0.92, texture=0.3, chroma_texture=0.2)
         mix(patch.view, new, weight * o.intensity)
 
     def strokes(self, face: Face, frame_shape: tuple[int, ...]) -> tuple[RoiMask, RoiMask]:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._eyes import lab_of, smoothstep, weighted_mean
-from tryon.effects.base import Effect, Patch, lab_target_shift, mix
+from tryon.effects._eyes import smoothstep
+from tryon.effects.base import Effect, Patch, lab_target_shift, mix, weighted_mean
 from tryon.geometry import Box
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -82,7 +82,7 @@ class Lenses(Effect):
         if o.limbal_ring > 0:
             rim = smoothstep(0.72, 0.98, radius)
             new_lab[:, :, 0] -= rim * (0.6 * o.limbal_ring * float(ref[0]))
-        new = lab_target_shift(new_lab, ref, lab_of(o.color), lightness=o.brighten, texture=1.1, chroma_texture=0.35)
+        new = lab_target_shift(new_lab, ref, o.color, lightness=o.brighten, texture=1.1, chroma_texture=0.35)
         mix(patch.view, new, weight * o.intensity)
 
     @staticmethod

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._eyes import disc_kernel, face_width, lab_of, weighted_mean
-from tryon.effects.base import Effect, Patch, lab_target_shift, mix
+from tryon.effects._eyes import disc_kernel, face_width
+from tryon.effects.base import Effect, Patch, lab_target_shift, mix, weighted_mean
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
@@ -58,7 +58,7 @@ class LipLiner(Effect):
         band = self.band(face, patch)
         lab = patch.quick_lab()
         ref = weighted_mean(lab, band)
-        new = lab_target_shift(lab, ref, lab_of(o.color), lightness=0.8, texture=0.6, chroma_texture=0.25)
+        new = lab_target_shift(lab, ref, o.color, lightness=0.8, texture=0.6, chroma_texture=0.25)
         mix(patch.view, new, band * o.intensity)
 
     def band(self, face: Face, patch: Patch) -> np.ndarray:

@@ -14,12 +14,10 @@ from tryon.effects._eyes import (
     draw_mask,
     eye_geometry,
     face_width,
-    lab_of,
     lash_map,
     patch_over,
-    weighted_mean,
 )
-from tryon.effects.base import Effect, lab_target_shift, mix
+from tryon.effects.base import Effect, lab_target_shift, mix, weighted_mean
 from tryon.geometry import RoiMask
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -84,7 +82,7 @@ class Mascara(Effect):
         lashes = self._lashes(lab[:, :, 0], reach, face_width(face))
         weight = np.maximum(reach * lashes, _ROOT_DARKEN * roots) * o.intensity
         ref = weighted_mean(lab, weight)
-        new = lab_target_shift(lab, ref, lab_of(o.color), lightness=0.85, texture=0.5, chroma_texture=0.3)
+        new = lab_target_shift(lab, ref, o.color, lightness=0.85, texture=0.5, chroma_texture=0.3)
         mix(patch.view, new, weight)
 
     def _lashes(self, light: np.ndarray, zone: np.ndarray, fw: float) -> np.ndarray:

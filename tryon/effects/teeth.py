@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from tryon.effects._eyes import smoothstep, weighted_mean
-from tryon.effects.base import Effect, Patch, mix
+from tryon.effects._eyes import smoothstep
+from tryon.effects.base import Effect, Patch, mix, weighted_mean
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
