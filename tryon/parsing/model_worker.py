@@ -257,20 +257,20 @@ def _carry_split(
     b = mask.box
     ids = list(centres)
     nearest = nearest_centre(b, [centres[i] for i in ids])
-    out = np.zeros(shape, np.uint8)
+    parts = []
     for k, face_id in enumerate(ids):
         motion = motions.get(face_id)
         part = np.where(nearest == k, mask.alpha, 0).astype(np.uint8)
-        if motion is None or not part.any():
-            continue
-        warp_mask(RoiMask(b, part), motion, shape).paste_max(out)
-    return _tight(out)
-
-
-def _tight(full: np.ndarray) -> RoiMask:
-    """A full-frame uint8 alpha as a :class:`RoiMask` over its non-zero box."""
-    x, y, w, h = cv2.boundingRect(full)
-    if w == 0 or h == 0:
-        return RoiMask.empty_at(Box(0, 0, 0, 0))
-    box = Box(x, y, x + w, y + h)
-    return RoiMask(box, np.ascontiguousarray(full[box.slices]))
+        if motion is not None and part.any():
+            parts.append(warp_mask(RoiMask(b, part), motion, shape))
+    parts = [p for p in parts if not p.box.empty]
+    if not parts:
+        return RoiMask.empty_at(b)
+    box = parts[0].box
+    for p in parts[1:]:
+        box = box.union(p.box)
+    out = np.zeros((box.height, box.width), np.uint8)  # only where the moved parts land, not the whole frame
+    for p in parts:
+        view = out[p.box.relative_to(box).slices]
+        np.maximum(view, p.alpha, out=view)
+    return RoiMask(box, out).tight()
