@@ -12,6 +12,7 @@ from tests.conftest import need_file
 from tests.parsing.model_helpers import FakeBackend, red_blue, tiny_card, tiny_onnx, write_card
 from tryon.errors import DependencyError, InputError, ModelError
 from tryon.evaluation import Dataset, read_label
+from tryon.geometry import Box
 from tryon.image import read_image
 from tryon.models import Manifest, ModelCard
 from tryon.parsing.backends import (
@@ -22,7 +23,7 @@ from tryon.parsing.backends import (
     smooth_with_previous,
     tflite_backend,
 )
-from tryon.parsing.backends.base import _Preprocessor, activate
+from tryon.parsing.backends.base import _Preprocessor, activate, predict_windows
 
 CELEBA = "celebamask-hq-samples"
 
@@ -269,6 +270,40 @@ def test_a_combined_backend_averages_the_same_class_and_keeps_the_others():
     assert probs.size == (4, 4)
     assert np.allclose(probs.prob({"hair"}), 0.5) and np.allclose(probs.prob({"clothes"}), 0.6)
     assert a.closed == b.closed == 1
+
+
+class _SeesWindows(FakeBackend):
+    """Hair probability 1 on any image narrower than ``wide`` (a window), 0 on the whole frame."""
+
+    def __init__(self, wide: int) -> None:
+        super().__init__({"hair": np.zeros((4, 4), np.float32)})
+        self.wide = wide
+
+    def predict(self, frame: np.ndarray) -> BodyProbs:
+        self.planes = {"hair": np.full((4, 4), float(frame.shape[1] < self.wide), np.float32)}
+        return super().predict(frame)
+
+
+def test_windows_replace_the_frame_inside_them_and_fade_into_it_at_their_inner_edges():
+    frame = np.zeros((100, 200, 3), np.uint8)
+    backend = _SeesWindows(wide=200)
+    probs = predict_windows(backend, frame, [Box(0, 0, 100, 100), Box(150, 0, 260, 100)])
+    # The frame, then each window (the second clipped to the frame), each window on a fresh backend
+    assert backend.calls == 3 and backend.resets == 2
+    hair = probs.full({"hair"})
+    assert probs.shape == (100, 200) and hair.shape == (100, 200)
+    assert hair[:, :85].min() > 0.99  # inside the first window, up to the frame's edges (no fade there)
+    assert hair[:, 120:130].max() < 0.01  # between the windows: the frame's own result
+    assert 0.05 < hair[50, 97] < 0.95  # the first window fades out over its inner (right) edge
+    assert hair[:, 165:].min() > 0.99  # the second window reaches the frame's right edge
+
+
+def test_without_windows_the_frame_result_is_returned_as_it_is():
+    backend = _SeesWindows(wide=10)
+    frame = np.zeros((20, 30, 3), np.uint8)
+    probs = predict_windows(backend, frame, [Box(40, 0, 50, 10)])  # outside the frame: skipped
+    assert backend.calls == 1 and backend.resets == 0
+    assert probs.size == (4, 4) and probs.full({"hair"}).max() == 0.0
 
 
 def test_a_combined_backend_needs_two():

@@ -14,9 +14,10 @@ from tests.parsing.model_helpers import FakeBackend
 from tryon.errors import InputError, ModelError
 from tryon.geometry import Box, RoiMask
 from tryon.image import read_image
+from tryon.parsing import fusion
 from tryon.parsing.classes import BODY_CLASSES, class_index
-from tryon.parsing.frame_parse import FrameParse
-from tryon.parsing.fusion import FusionOptions, ModelFrameParser, fuse
+from tryon.parsing.frame_parse import Face, FrameParse
+from tryon.parsing.fusion import FusionOptions, ModelFrameParser, fuse, person_windows
 from tryon.parsing.model_worker import LatestWorker, carry_masks, face_motion, warp_mask
 from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
 from tryon.perception import Perception, PerceptionOptions, PerceptionResult
@@ -155,6 +156,93 @@ def test_the_guided_filter_moves_hair_edges_onto_the_image_edges(portrait):
     assert steps[127] > 3 * int(plain[128, 127]) - 3 * int(plain[128, 128])
 
 
+@pytest.mark.parametrize(("person_p", "clothes_p"), [(0.4, 1.0), (0.4, 0.0), (0.4, 0.5), (1.0, 0.3)])
+def test_unclaimed_person_becomes_clothes_only_up_to_the_person_probability(person_p, clothes_p):
+    # Given a person mask unsure everywhere (or sure), and a model that is sure (or not) of clothes
+    frame = np.full((64, 96, 3), 90, np.uint8)
+    person = np.full((64, 96), person_p, np.float32)
+    masks = _masks(frame, (), _const((64, 96), clothes=clothes_p), person, refine_radius=0, refine_person=False)
+    # Then the classes together fill the person, and no more: a pixel the person mask doubts is not clothes
+    clothes = masks["clothes"].astype(np.float32) / 255.0
+    assert abs(float(clothes.max()) - person_p) <= 0.01 and abs(float(clothes.min()) - person_p) <= 0.01
+    assert masks["hair"].max() == 0
+
+
+def test_the_person_mask_edge_is_snapped_to_the_picture_where_the_mask_is_unsure():
+    # Given a dark person on the left against a bright wall (the picture's edge at x = 52), and a person mask that
+    # fades from 1 at x = 40 to 0 at x = 72, so it crosses one half right of the edge
+    h, w = 64, 128
+    frame = np.full((h, w, 3), 230, np.uint8)
+    frame[:, :52] = 30
+    person = np.tile(np.clip((72.0 - np.arange(w, dtype=np.float32)) / 32.0, 0.0, 1.0), (h, 1))
+    plain = _masks(frame, (), _const((h, w), clothes=0.0), person, refine_person=False)["clothes"][h // 2]
+    snapped = _masks(frame, (), _const((h, w), clothes=0.0), person, refine_person=True)["clothes"][h // 2]
+    # Then the clothes end at the picture's edge, where the snapped mask drops steeply
+    assert np.count_nonzero(plain >= 128) >= 56
+    assert 51 <= np.count_nonzero(snapped >= 128) <= 54
+    assert int(snapped[51]) - int(snapped[52]) > 3 * (int(plain[51]) - int(plain[52]))
+    # Where the mask is sure it is left as it is: a hard edge stays hard
+    hard = np.zeros((h, w), np.float32)
+    hard[:, :96] = 1.0
+    kept = _masks(frame, (), _const((h, w), clothes=0.0), hard, refine_person=True)["clothes"]
+    assert kept[:, :92].min() == 255 and kept[:, 100:].max() == 0
+
+
+def _row_face(face_id: int, cx: float, top: float, height: float) -> Face:
+    """A synthetic face: landmarks spread over a square of ``height``, forehead at its top and chin at its bottom."""
+    rng = np.random.default_rng(face_id)
+    points = np.zeros((478, 3), np.float32)
+    points[:, 0] = cx + rng.uniform(-0.4, 0.4, 478) * height
+    points[:, 1] = top + rng.uniform(0.05, 0.95, 478) * height
+    points[tp.FOREHEAD, :2] = (cx, top)
+    points[tp.CHIN, :2] = (cx, top + height)
+    return Face(face_id, points, Box.around(points))
+
+
+def test_small_people_in_a_wide_photo_get_a_few_square_windows_that_hold_them():
+    # Given a row of six people with 30 px faces, 110 px apart, across a 1000x400 photo
+    shape = (400, 1000)
+    faces = [_row_face(i, 80.0 + 110.0 * i, 40.0, 30.0) for i in range(6)]
+
+    def holds(boxes: list[Box], face: Face) -> bool:
+        cx, cy = face.points[:, 0].mean(), face.points[:, 1].mean()
+        return any(b.x0 <= cx < b.x1 and b.y0 <= cy < b.y1 for b in boxes)
+
+    # Then they share windows: squares of 8 face heights inside the frame, every face in one
+    windows = person_windows(faces, shape)
+    assert len(windows) == 3
+    assert all(b.width == b.height == 240 and b == b.clip(shape) for b in windows)
+    assert all(holds(windows, f) for f in faces)
+    # With fewer windows allowed, the windows grow to hold everyone
+    two = person_windows(faces, shape, most=2)
+    assert len(two) == 2 and all(240 < b.width == b.height <= 400 for b in two)
+    assert all(holds(two, f) for f in faces)
+
+
+def test_a_person_who_fills_the_frame_gets_no_window():
+    assert person_windows([_row_face(0, 200.0, 60.0, 120.0)], (400, 400)) == []  # a portrait
+    assert person_windows([], (300, 900)) == []
+    assert person_windows([_row_face(0, 80.0, 40.0, 30.0)], (300, 900), most=0) == []
+
+
+@pytest.mark.parametrize(("mode", "calls"), [("image", 3), ("video", 1)])
+def test_photos_run_the_model_again_in_the_windows_and_video_does_not(monkeypatch, mode, calls):
+    windows = [Box(0, 0, 32, 32), Box(32, 16, 64, 48)]
+    monkeypatch.setattr(fusion, "person_windows", lambda faces, shape, side: windows)
+    backend = FakeBackend({"hair": np.ones((8, 8), np.float32)})
+    with ModelFrameParser(backend, mode=mode, background=False) as parser:
+        parse = parser.parse(_frames(1)[0], NO_FACES)
+    assert backend.calls == calls and parse.mask("hair").min() == 255
+
+
+def test_the_person_snap_is_on_for_photos_and_off_in_video_unless_asked():
+    backend = FakeBackend({"hair": np.ones((8, 8), np.float32)})
+    assert ModelFrameParser(backend, mode="image")._fusion.refine_person is None  # fuse: on
+    assert ModelFrameParser(backend, mode="video", background=False)._fusion.refine_person is False
+    asked = FusionOptions(refine_person=True)
+    assert ModelFrameParser(backend, fusion=asked, mode="video", background=False)._fusion.refine_person is True
+
+
 def test_without_faces_or_person_the_model_alone_decides():
     frame = np.zeros((64, 96, 3), np.uint8)
     hair = np.zeros((16, 16), np.float32)
@@ -167,7 +255,15 @@ def test_without_faces_or_person_the_model_alone_decides():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("work_size", 10), ("hair_over_face", 1.5), ("neck_depth", -1.0), ("refine_radius", 100), ("refine_eps", 0.0)],
+    [
+        ("work_size", 10),
+        ("hair_over_face", 1.5),
+        ("neck_depth", -1.0),
+        ("refine_radius", 100),
+        ("refine_eps", 0.0),
+        ("person_radius", 0),
+        ("window_faces", 1.0),
+    ],
 )
 def test_fusion_options_out_of_range_are_refused_naming_the_field(field, value):
     with pytest.raises(InputError, match=f"fusion option {field} must be in"):

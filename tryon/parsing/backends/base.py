@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from tryon.errors import InputError, ModelError
+from tryon.geometry import Box
 from tryon.models.card import Activation, ColorOrder, Layout, ModelCard
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Engine",
     "MEDIAPIPE_SMOOTHING",
     "activate",
+    "predict_windows",
     "resize_plane",
     "smooth_with_previous",
 ]
@@ -442,3 +444,69 @@ class CombinedBackend(BodyBackend):
     def close(self) -> None:
         for b in self.backends:
             b.close()
+
+
+#: Windows' probabilities fade into the whole frame's over this fraction of their side, at edges inside the frame.
+_FEATHER = 0.1
+#: :func:`predict_windows` merges maps at the frame's size, at most this many pixels on the long side.
+_MERGED_MAX = 1024
+
+
+def _ramp(n: int, fade: float, start: bool, end: bool) -> np.ndarray:
+    """Weights along one side of a window: 1 inside, fading to 0 over ``fade`` pixels at the ends that fade."""
+    ramp = np.ones(n, np.float32)
+    if fade >= 1.0:
+        step = (np.arange(n, dtype=np.float32) + 0.5) / np.float32(fade)
+        if start:
+            np.minimum(ramp, step, out=ramp)
+        if end:
+            np.minimum(ramp, step[::-1], out=ramp)
+    return ramp
+
+
+def predict_windows(backend: BodyBackend, frame: np.ndarray, windows: Sequence[Box]) -> BodyProbs:
+    """A backend's probabilities over the whole frame, run again in windows of it where people are small.
+
+    A network squeezes the whole frame into its input: people who fill little of a wide photo get few of its
+    pixels, stretched. Here it runs on the frame, then on each window (each crop squeezed into the input on its
+    own, so the people in it fill it). Inside a window its probabilities replace the frame's, fading into them
+    over the window's inner edges; where windows overlap they are averaged. The backend is reset before each
+    window (an unrelated image to it): this is for photos, not streams.
+
+    Args:
+        backend: the model.
+        frame: the BGR uint8 frame.
+        windows: boxes of the frame (clipped to it; empty ones are skipped).
+
+    Returns:
+        Probabilities at the frame's size (at most 1024 pixels on the long side); the whole frame's result as
+        it is when no window is left.
+    """
+    shape = (int(frame.shape[0]), int(frame.shape[1]))
+    whole = backend.predict(frame)
+    boxes = [b for b in (w.clip(shape) for w in windows) if not b.empty]
+    if not boxes:
+        return whole
+    scale = min(1.0, _MERGED_MAX / max(shape))
+    size = (max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale)))
+    total = np.zeros((len(whole.channels), *size), np.float32)
+    weight = np.zeros(size, np.float32)
+    for box in boxes:
+        backend.reset()
+        part = backend.predict(np.ascontiguousarray(frame[box.slices]))
+        if part.channels != whole.channels:
+            raise ModelError(f"backend {backend.name}: a window's channels differ from the frame's")
+        x0, y0 = min(round(box.x0 * scale), size[1] - 1), min(round(box.y0 * scale), size[0] - 1)
+        x1, y1 = max(x0 + 1, round(box.x1 * scale)), max(y0 + 1, round(box.y1 * scale))
+        fade = _FEATHER * max(x1 - x0, y1 - y0)
+        w = np.minimum(
+            _ramp(y1 - y0, fade, box.y0 > 0, box.y1 < shape[0])[:, None],
+            _ramp(x1 - x0, fade, box.x0 > 0, box.x1 < shape[1])[None, :],
+        )
+        total[:, y0:y1, x0:x1] += _resize_stack(part.probs, (y1 - y0, x1 - x0)) * w
+        weight[y0:y1, x0:x1] += w
+    rest = np.clip(1.0 - weight, 0.0, 1.0)
+    total += _resize_stack(whole.probs, size) * rest
+    weight += rest
+    total /= np.maximum(weight, np.float32(1e-6))
+    return BodyProbs(shape, whole.channels, total, whole.exclusive)
