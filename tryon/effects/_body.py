@@ -195,7 +195,7 @@ def weigh_by_likeness(patch: Patch, lab: np.ndarray, core_chroma: bool = False) 
     cv2.subtract(d2, 1.0, dst=d2)
     cv2.max(d2, 0.0, dst=d2)
     cv2.min(d2, 40.0, dst=d2)
-    cv2.exp(cv2.multiply(d2, -1.0), dst=d2)
+    cv2.exp(np.negative(d2, out=d2), dst=d2)
     patch.alpha = cv2.multiply(patch.alpha.astype(np.float32, copy=False), d2)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from tryon.effects.base import Patch, is_blank, lerp
+from tryon.effects.base import Patch, is_blank
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.frame_parse import Face
 
@@ -148,7 +148,8 @@ class SkinGrid:
         if is_blank(mask):
             return None
         width = face_width(face)
-        cell = max(1, round(width / cells_across))
+        # A power of two: the grid is then a chain of exact, fast halvings (see _shrink).
+        cell = 1 << max(0, round(math.log2(max(width / cells_across, 1.0))))
         box = _aligned(mask.box.grow(pad) if pad else mask.box, cell, frame.shape)
         if box.empty:
             return None
@@ -171,9 +172,9 @@ class SkinGrid:
 
     def _fill_holes(self) -> None:
         """Gives cells without skin the mean skin colour, so interpolation and filters at the mask's edge see skin."""
-        empty = (self.weight < _EMPTY).astype(np.float32)
+        empty = (self.weight < _EMPTY).view(np.uint8)
         if cv2.countNonZero(empty):
-            self.bgr = lerp(self.bgr, self.mean(self.bgr), empty)
+            self.bgr[empty.view(bool)] = self.mean(self.bgr)
 
     @property
     def shape(self) -> tuple[int, int]:

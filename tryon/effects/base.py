@@ -28,7 +28,9 @@ __all__ = [
     "create_effect",
     "Patch",
     "is_blank",
+    "lab_shift",
     "lab_target_shift",
+    "lab_to_bgr255",
     "lerp",
     "mix",
     "weighted_mean",
@@ -242,7 +244,7 @@ def lab_shift(
 def lab_to_bgr255(lab: np.ndarray) -> np.ndarray:
     """float32 Lab to float32 BGR scaled 0..255 (ready for :meth:`Patch.write`)."""
     out = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
-    cv2.multiply(out, 255.0, dst=out)
+    np.multiply(out, np.float32(255.0), out=out)  # numpy: OpenCV's multiply by a scalar is ~8x slower
     return out
 
 

@@ -19,7 +19,7 @@ from tryon.effects._eyes import (
     patch_over,
     smoothstep,
 )
-from tryon.effects.base import Effect, lab_target_shift, lerp, mix, weighted_mean
+from tryon.effects.base import Effect, lab_shift, lab_to_bgr255, lerp, mix, weighted_mean
 from tryon.effects.texture import sparkle_field
 from tryon.geometry import Box
 from tryon.options import option_range
@@ -103,13 +103,14 @@ class Eyeshadow(Effect):
         ref = weighted_mean(lab, patch.alpha * keep_lashes)
         texture, lightness, sheen_gain, sparkle_gain = _FINISH[o.finish]
         w_lid = alphas[0] * keep_lashes * (1.0 - o.fade * 0.8 * smoothstep(0.0, 1.0, rise)) * o.intensity
-        new = lab_target_shift(lab, ref, o.lid_color, lightness=lightness, texture=texture)
+        new = lab_shift(lab, ref, o.lid_color, lightness=lightness, texture=texture)
         weight = w_lid
         if crease_color is not None:
             # A power below one widens the band's soft shoulders: the crease shade looks blended, not drawn.
             w_crease = np.sqrt(alphas[1]) * keep_lashes * (0.6 + 0.4 * outer) * (o.intensity * o.crease_intensity)
-            crease = lab_target_shift(lab, ref, crease_color, lightness=lightness, texture=texture)
-            new, weight = layer_over(new, weight, crease, w_crease)
+            crease = lab_shift(lab, ref, crease_color, lightness=lightness, texture=texture)
+            new, weight = layer_over(new, weight, crease, w_crease)  # the shades blend in Lab, where powders mix
+        new = lab_to_bgr255(new)
         if o.shimmer > 0 and sheen_gain > 0:
             tint = o.lid_color if o.finish is ShadowFinish.METALLIC else None
             new = self._sheen(lab, new, patch.alpha, sheen_gain * o.shimmer, tint)

@@ -331,7 +331,7 @@ def _soft_ceiling(light: np.ndarray, knee: float = 88.0) -> np.ndarray:
     # min(L, knee) + room * (1 - exp(-max(L - knee, 0) / room)): L below the knee, the shoulder above it
     over = cv2.subtract(light, knee)
     cv2.max(over, 0.0, dst=over)
-    cv2.exp(cv2.multiply(over, -1.0 / room, dst=over), dst=over)
+    cv2.exp(np.multiply(over, np.float32(-1.0 / room), out=over), dst=over)
     cv2.min(light, knee, dst=light)
     cv2.scaleAdd(over, -room, light, dst=light)
     cv2.add(light, room, dst=light)
