@@ -158,23 +158,20 @@ class SkinGrid:
         alpha3 = cv2.merge((alpha, alpha, alpha))
         w, w3 = (alpha, alpha3) if skin is None else (_unit(skin.crop(box)), None)
         pixels = patch.view.astype(np.float32)
-        if cell == 1:
-            small_w = w
-            small = pixels * np.float32(1.0 / 255.0)
-        else:
-            small_w = _shrink(w, cell)
-            weighted = cv2.multiply(pixels, cv2.merge((w, w, w)) if w3 is None else w3)
-            small = _shrink(weighted, cell)
-            small /= cv2.merge((np.maximum(small_w, 1e-4) * np.float32(255.0),) * 3)
-        grid = cls(patch, alpha3, pixels, small_w, small, cell, width / cell)
-        grid._fill_holes()
-        return grid
-
-    def _fill_holes(self) -> None:
-        """Gives cells without skin the mean skin colour, so interpolation and filters at the mask's edge see skin."""
-        empty = (self.weight < _EMPTY).view(np.uint8)
+        small_w = _shrink(w, cell)
+        small = _shrink(cv2.multiply(pixels, cv2.merge((w, w, w)) if w3 is None else w3), cell)
+        # Each cell's mean skin colour; a cell with (almost) no skin takes the patch's mean skin colour, so
+        # interpolation and filters at the mask's edge see skin. OpenCV's masked arithmetic: numpy's boolean
+        # indexing is slower.
+        total = float(cv2.sumElems(small_w)[0])
+        sums = cv2.sumElems(small)
+        mean = [v / (255.0 * total) for v in sums[:3]] if total > 1e-6 else [v / 255.0 for v in cv2.mean(pixels)[:3]]
+        small /= cv2.merge((cv2.max(small_w, 1e-4) * np.float32(255.0),) * 3)
+        empty = cv2.compare(small_w, _EMPTY, cv2.CMP_LT)
         if cv2.countNonZero(empty):
-            self.bgr[empty.view(bool)] = self.mean(self.bgr)
+            cv2.subtract(small, small, dst=small, mask=empty)
+            cv2.add(small, (*mean, 0.0), dst=small, mask=empty)
+        return cls(patch, alpha3, pixels, small_w, small, cell, width / cell)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from tryon.effects._body import (
     spare_faces,
     weigh_by_likeness,
 )
-from tryon.effects.base import Patch, lab_to_bgr255, lerp
+from tryon.effects.base import Patch, lab_to_bgr255, lerp, weighted_mean
 from tryon.options import option_range
 from tryon.parsing.frame_parse import FrameParse
 
@@ -261,10 +261,10 @@ def _split(patch: Patch, parse: FrameParse, anchor: Anchor) -> _Hair | None:
     weigh_by_likeness(patch, lab, core_chroma=True)
     weight = patch.alpha
     weight_sum = max(float(cv2.sumElems(weight)[0]), 1e-6)
-    mean = (weight.reshape(1, -1) @ lab.reshape(-1, 3)).ravel() / np.float32(weight_sum)
+    mean = weighted_mean(lab, weight)  # OpenCV's sums: a BLAS product here wakes OpenBLAS's spinning threads
     light = cv2.extractChannel(lab, 0)
     detail = cv2.subtract(light, smooth(light, max(1.0, _SHADING * anchor.unit)))
-    spread = float(np.sqrt(float(cv2.multiply(detail, weight).ravel() @ detail.ravel()) / weight_sum))
+    spread = float(np.sqrt(cv2.sumElems(cv2.multiply(cv2.multiply(detail, weight), detail))[0] / weight_sum))
     shine = cv2.subtract(detail, spread, dst=detail)
     cv2.max(shine, 0.0, dst=shine)
     body = cv2.subtract(light, shine, dst=light)

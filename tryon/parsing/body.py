@@ -31,6 +31,7 @@ import numpy as np
 
 from tryon.errors import InputError
 from tryon.geometry import Box, RoiMask
+from tryon.parsing._features import covariance
 from tryon.parsing.body_pose import BodyPose, PoseEstimator
 from tryon.parsing.frame_parse import Face
 
@@ -143,7 +144,7 @@ class _Gaussian:
 
     def __init__(self, samples: np.ndarray, floor: tuple[float, ...]) -> None:
         self.mean = samples.mean(axis=0).astype(np.float32)
-        cov = np.cov((samples - self.mean).T).astype(np.float64) + np.diag(floor)
+        cov = covariance(samples) + np.diag(floor)
         self.inv = cv2.invert(cov)[1].astype(np.float32)
         # The density against a uniform one over the uint8 Lab cube, at the mean.
         n = len(floor)

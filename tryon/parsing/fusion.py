@@ -47,6 +47,7 @@ import numpy as np
 from tryon.errors import InputError
 from tryon.geometry import Box, RoiMask
 from tryon.options import option_range
+from tryon.parsing._features import covariance
 from tryon.parsing.backends.base import BodyBackend, BodyProbs, predict_windows, resize_plane
 from tryon.parsing.body import body_masks
 from tryon.parsing.classes import BODY_CLASSES, FACE_CLASSES
@@ -237,7 +238,7 @@ def _skin_likeness(small: np.ndarray, face: np.ndarray, spread: float) -> np.nda
         return None
     ab = samples[:, 1:].astype(np.float32)
     mu = np.median(ab, axis=0)
-    cov = np.cov((ab - mu).T) + np.eye(2) * 4.0
+    cov = covariance(ab) + np.eye(2) * 4.0
     inv = np.linalg.inv(cov * spread**2).astype(np.float32)
     da = lab[:, :, 1].astype(np.float32)
     da -= np.float32(mu[0])
