@@ -118,3 +118,20 @@ def test_the_person_mask_alone_is_built_for_a_background_only_look(face_case):
     with Pipeline(look=Look.from_dict({"effects": {"lipstick": {}}}), mode="image") as pipe:
         lips_only = pipe.parse(face_case.frame)
     assert lips_only.person is None and dict(lips_only.masks) == {}
+
+
+@pytest.mark.parametrize(
+    ("effects", "expected"),
+    [
+        ({"lipstick": {}}, False),  # a face-only look asks for no body classes
+        ({"hair_color": {}, "lipstick": {}}, frozenset({"hair"})),
+        ({"hair_color": {}, "clothing": {}}, frozenset({"hair", "clothes"})),
+        ({"hair_color": {}, "background": {}}, frozenset({"hair", "person"})),
+    ],
+)
+def test_the_parser_is_asked_only_for_the_body_classes_the_look_reads(effects, expected):
+    look = Look.from_dict({"name": "t", "effects": effects})
+    with Pipeline(look=look) as pipe:
+        assert pipe._body_request(pipe.wants_body()) == expected
+    with Pipeline(look=None) as pipe:  # parsing alone (labels) wants everything
+        assert pipe._body_request(pipe.wants_body()) is True

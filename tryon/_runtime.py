@@ -8,13 +8,14 @@ import logging
 import os
 import sys
 
-__all__ = ["tune_allocator"]
+__all__ = ["limit_blas_threads", "tune_allocator"]
 
 log = logging.getLogger(__name__)
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _done = False
+_blas_limited = False
 
 
 def tune_allocator() -> bool:
@@ -42,3 +43,36 @@ def tune_allocator() -> bool:
     _done = ok
     log.debug("allocator tuned: %s", ok)
     return ok
+
+
+def limit_blas_threads() -> bool:
+    """Keeps numpy's BLAS (OpenBLAS, MKL, ...) to one thread for the rest of the process.
+
+    tryon's own products are of small matrices, where a BLAS thread pool gains nothing; but a product over
+    thousands of elements (``np.cov`` of pixel samples, a weighted sum as a matrix product) wakes OpenBLAS's pool,
+    whose threads then spin in ``sched_yield`` for milliseconds and take the cores perception and rendering need:
+    a third of the live loop's CPU time with a parsing model on 2 cores (measured with ``perf``). The limit is
+    process-wide (``threadpoolctl``); ``TRYON_BLAS_THREADS=N`` sets another count, ``0`` leaves BLAS alone.
+
+    Returns:
+        True when a limit was set (now or before).
+    """
+    global _blas_limited
+    if _blas_limited:
+        return True
+    raw = os.environ.get("TRYON_BLAS_THREADS", "1").strip()
+    try:
+        threads = int(raw)
+    except ValueError:
+        log.warning("TRYON_BLAS_THREADS=%r is not an integer; using 1", raw)
+        threads = 1
+    if threads <= 0:
+        return False
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a dependency, but never worth failing over
+        return False
+    threadpool_limits(limits=threads, user_api="blas")
+    _blas_limited = True
+    log.debug("BLAS limited to %d thread(s)", threads)
+    return True

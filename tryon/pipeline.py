@@ -12,7 +12,7 @@ from typing import Literal, Optional, Union
 
 import numpy as np
 
-from tryon._runtime import tune_allocator
+from tryon._runtime import limit_blas_threads, tune_allocator
 from tryon.errors import InputError
 from tryon.image import to_bgr8
 from tryon.looks import Look
@@ -116,6 +116,23 @@ class Perceived:
     body: bool
 
 
+def _body_classes(look: Look) -> frozenset[str] | None:
+    """The body classes the effects of ``look`` (and its per-face looks) read; None when one reads all of them."""
+    wanted: set[str] = set()
+    for effect in look.effects:
+        if getattr(effect, "needs_body", False):
+            classes: frozenset[str] = getattr(effect, "body_classes", frozenset())
+            if not classes:
+                return None
+            wanted |= classes
+    for sub in look.faces.values():
+        more = _body_classes(sub)
+        if more is None:
+            return None
+        wanted |= more
+    return frozenset(wanted)
+
+
 def _needs(look: Look, what: str) -> bool:
     """Whether any effect of ``look`` (or of its per-face looks) has the class flag ``what`` (``needs_body``...)."""
     if any(getattr(effect, what, False) for effect in look.effects):
@@ -153,6 +170,7 @@ class Pipeline:
             )
         self.options = o
         tune_allocator()
+        limit_blas_threads()
         self.look = self._resolve(look, overrides)
         self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.faces, person_mask=o.person_mask))
         self._tracker = FaceTracker()
@@ -247,10 +265,23 @@ class Pipeline:
         """The second half of :meth:`parse`: the parser's masks for a frame :meth:`perceive` has seen."""
         self._check_open()
         t0 = time.perf_counter()
-        parse = self._parser.parse(perceived.frame, perceived.perception, list(perceived.ids), body=perceived.body)
+        parse = self._parser.parse(
+            perceived.frame, perceived.perception, list(perceived.ids), body=self._body_request(perceived.body)
+        )
         if timings is not None:
             timings["parsing"] = (time.perf_counter() - t0) * 1000.0
         return parse
+
+    def _body_request(self, body: bool) -> bool | frozenset[str]:
+        """What to ask the parser for: no body classes, all, or the ones the look reads (and ``person``)."""
+        if not body:
+            return False
+        if self.options.body == "always" or self.look is None:
+            return True
+        wanted = _body_classes(self.look)
+        if not wanted:  # an effect that reads them all, or body classes asked for a look that reads none
+            return True
+        return wanted | {"person"} if _needs(self.look, "needs_person") else wanted
 
     def wants_body(self) -> bool:
         """Whether frames get the person mask and the body classes, given the options and the current look."""

@@ -319,6 +319,22 @@ def test_body_false_skips_the_model():
     assert backend.calls == 0 and not parse.masks
 
 
+def test_body_classes_named_bring_only_those_masks_to_the_frame():
+    # Given a model that gives hair and a person mask
+    backend = FakeBackend({"hair": np.ones((8, 8), np.float32), "person": np.ones((8, 8), np.float32)})
+    with ModelFrameParser(backend, mode="video", every=2, background=False) as parser:
+        frames = _frames(3)
+        # When a look that reads only the hair asks for it, then one that also reads the person mask
+        hair_only = [parser.parse(frame, NO_FACES, body=frozenset({"hair"})) for frame in frames]
+        with_person = parser.parse(frames[0], NO_FACES, body=frozenset({"hair", "person"}))
+        everything = parser.parse(frames[0], NO_FACES, body=True)
+    # Then the parse holds just what was named (carried frames too), and everything when asked for all
+    assert all(set(p.masks) == {"hair"} and p.person is None for p in hair_only)
+    assert all(p.mask("hair").max() >= 128 for p in hair_only)
+    assert set(with_person.masks) == {"hair"} and with_person.person is not None
+    assert set(everything.masks) == set(BODY_CLASSES) and everything.person is not None
+
+
 @pytest.mark.shared
 def test_classes_the_model_lacks_come_from_the_landmark_default(portrait):
     frame, perception, _ = portrait

@@ -52,6 +52,9 @@ class Effect(ABC):
     #: True when the effect reads only the person mask (the background): the pipeline then computes that mask
     #: without the body classes.
     needs_person: ClassVar[bool] = False
+    #: The body classes an effect with ``needs_body`` reads (``{"hair"}``...); the parser may then skip the others
+    #: (a model's masks carried to each frame are moved only where they are read). Empty: all of them.
+    body_classes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()

@@ -79,6 +79,7 @@ class Clothing(BodyEffect):
     Options = ClothingOptions
     options: ClothingOptions
     needs_body = True
+    body_classes = frozenset({"clothes"})
 
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)

@@ -147,6 +147,7 @@ class HairColor(BodyEffect):
     Options = HairColorOptions
     options: HairColorOptions
     needs_body = True
+    body_classes = frozenset({"hair"})
 
     def apply_frame(self, frame: np.ndarray, parse: FrameParse) -> None:
         o = self.options

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-__all__ = ["CLASSES", "CLASS_INDEX", "FACE_CLASSES", "BODY_CLASSES", "REGIONS", "class_index", "legend"]
+from collections.abc import Set
+from typing import Union
+
+__all__ = [
+    "CLASSES",
+    "CLASS_INDEX",
+    "FACE_CLASSES",
+    "BODY_CLASSES",
+    "BodyRequest",
+    "REGIONS",
+    "class_index",
+    "legend",
+]
 
 #: Canonical classes in label-image order. "left" is the subject's left (the image's right).
 CLASSES: tuple[str, ...] = (
@@ -38,6 +50,10 @@ FACE_CLASSES: tuple[str, ...] = (
 
 #: Classes of the whole frame (person layout), in painting order.
 BODY_CLASSES: tuple[str, ...] = ("clothes", "body_skin", "neck", "hair")
+
+#: What a parser is asked for besides the faces: no body classes (False), all of them (True), or the named ones
+#: (and ``"person"`` for the person mask), a hint a parser may go beyond but never below.
+BodyRequest = Union[bool, Set[str]]
 
 #: Effect regions: soft masks that overlap the partition, one set per face.
 REGIONS: tuple[str, ...] = (

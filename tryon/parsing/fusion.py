@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
@@ -50,7 +50,7 @@ from tryon.options import option_range
 from tryon.parsing._features import covariance
 from tryon.parsing.backends.base import BodyBackend, BodyProbs, predict_windows, resize_plane
 from tryon.parsing.body import body_masks
-from tryon.parsing.classes import BODY_CLASSES, FACE_CLASSES
+from tryon.parsing.classes import BODY_CLASSES, FACE_CLASSES, BodyRequest
 from tryon.parsing.frame_parse import Face, FrameParse
 from tryon.parsing.model_worker import LatestWorker, carry_masks
 from tryon.parsing.parser import LandmarkFrameParser, ParserOptions
@@ -539,24 +539,34 @@ class _ModelResult:
     person: RoiMask | None
     points: Mapping[int, np.ndarray]
 
-    def carried_to(self, faces: Sequence[Face]) -> tuple[Mapping[str, RoiMask], RoiMask | None] | None:
+    def carried_to(
+        self, faces: Sequence[Face], wanted: Set[str] | None = None
+    ) -> tuple[Mapping[str, RoiMask], RoiMask | None] | None:
         """The masks and the model's person mask moved as each person moved from this frame to ``faces``' frame.
 
-        None when this frame had faces and none of them is in ``faces`` (a cut, or everyone left): its masks
-        belong to nobody any more. Without faces in either frame the masks stay where they are.
+        Args:
+            faces: the later frame's faces.
+            wanted: the classes to move (``"person"`` for the person mask); None: all. Each is a warp of its box
+                on the caller's thread, about a millisecond for a 720p person: a hair-only look moves the hair.
+
+        Returns:
+            The masks and the person mask (None when not wanted or absent), or None when this frame had faces and
+            none of them is in ``faces`` (a cut, or everyone left): its masks belong to nobody any more. Without
+            faces in either frame the masks stay where they are.
         """
+        names = [n for n in self.masks if wanted is None or n in wanted]
+        person = self.person if wanted is None or "person" in wanted else None
         if not self.points:
-            return self.masks, self.person
-        names = list(self.masks)
+            return {n: self.masks[n] for n in names}, person
         moved = carry_masks(
             self.points,
             {f.id: f.points for f in faces},
-            [*(self.masks[n] for n in names), *([] if self.person is None else [self.person])],
+            [*(self.masks[n] for n in names), *([] if person is None else [person])],
             self.shape,
         )
         if moved is None:
             return None
-        return dict(zip(names, moved)), (moved[-1] if self.person is not None else None)
+        return dict(zip(names, moved)), (moved[-1] if person is not None else None)
 
 
 class ModelFrameParser:
@@ -626,12 +636,17 @@ class ModelFrameParser:
         return bool(classes & SKIN_CLASSES) if what == "skin" else what in classes
 
     def parse(
-        self, frame: np.ndarray, perception: PerceptionResult, ids: Sequence[int] | None = None, body: bool = True
+        self,
+        frame: np.ndarray,
+        perception: PerceptionResult,
+        ids: Sequence[int] | None = None,
+        body: BodyRequest = True,
     ) -> FrameParse:
         """Parses one BGR uint8 frame given its perception (see ``LandmarkFrameParser.parse``).
 
         In video, the body masks (and the model's person mask) may come from an earlier frame, moved along with
-        the faces; the faces are always this frame's.
+        the faces; the faces are always this frame's. With ``body`` naming classes, only those (and the person
+        mask if ``"person"`` is named) are moved to this frame; the others are left out of the parse.
         """
         if self._closed:
             raise InputError("this ModelFrameParser is closed")
@@ -646,10 +661,11 @@ class ModelFrameParser:
             result = self._from_worker(job)
         else:
             result = self._in_loop(job)
-        carried = result.carried_to(base.faces)
+        wanted = None if body is True else frozenset(body)
+        carried = result.carried_to(base.faces, wanted)
         if carried is None and self._worker is None:  # a cut or everyone left: the last masks fit nobody
             result = self._carried = self._run_model(job)
-            carried = result.carried_to(base.faces)
+            carried = result.carried_to(base.faces, wanted)
         if carried is None:  # the same with the worker: no body classes until it has seen the new people
             assert self._worker is not None
             self._worker.submit(dataclasses.replace(job, frame=job.frame.copy()))

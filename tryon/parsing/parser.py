@@ -10,6 +10,7 @@ import numpy as np
 
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.body import BodyOptions, BodyParser
+from tryon.parsing.classes import BodyRequest
 from tryon.parsing.frame_parse import Face, FrameParse
 from tryon.parsing.landmarks import FaceMemory, LandmarkParser, LandmarkParserOptions
 from tryon.perception.detector import PerceptionResult
@@ -62,7 +63,11 @@ class LandmarkFrameParser:
         self.close()
 
     def parse(
-        self, frame: np.ndarray, perception: PerceptionResult, ids: Sequence[int] | None = None, body: bool = True
+        self,
+        frame: np.ndarray,
+        perception: PerceptionResult,
+        ids: Sequence[int] | None = None,
+        body: BodyRequest = True,
     ) -> FrameParse:
         """Parses one BGR uint8 frame given its perception.
 
@@ -70,8 +75,8 @@ class LandmarkFrameParser:
             frame: the frame.
             perception: its landmarks and person mask.
             ids: the faces' stable ids (default 0..n-1).
-            body: also build the body classes (hair, neck, body skin, clothes); looks that only touch the face
-                skip them.
+            body: also build the body classes (hair, neck, body skin, clothes): True for all, False for none (looks
+                that only touch the face skip them), or the classes wanted (this parser builds them all together).
         """
         h, w = frame.shape[:2]
         ids = list(ids) if ids is not None else list(range(len(perception.landmarks)))

@@ -27,6 +27,7 @@ import numpy as np
 
 from tryon.errors import InputError, TryOnError
 from tryon.models.manifest import Manifest
+from tryon.parsing.classes import BodyRequest
 from tryon.parsing.frame_parse import FrameParse
 from tryon.perception.detector import PerceptionResult
 
@@ -57,7 +58,11 @@ class FrameParser(Protocol):
     name: str
 
     def parse(
-        self, frame: np.ndarray, perception: PerceptionResult, ids: Sequence[int] | None = None, body: bool = True
+        self,
+        frame: np.ndarray,
+        perception: PerceptionResult,
+        ids: Sequence[int] | None = None,
+        body: BodyRequest = True,
     ) -> FrameParse:
         """Parses one BGR uint8 frame given its perception."""
         ...
