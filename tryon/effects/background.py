@@ -13,6 +13,7 @@ from tryon.color import Color
 from tryon.effects._body import BodyEffect, guided_coefficients, load_picture, normalized_blur
 from tryon.errors import LookError
 from tryon.geometry import Box
+from tryon.image import to_alpha8
 from tryon.options import option_range
 from tryon.parsing.frame_parse import FrameParse
 
@@ -192,7 +193,7 @@ def _composite(frame: np.ndarray, back: np.ndarray, alpha: np.ndarray, old: np.n
     background's colour behind the edge) its share in the edge's mixed pixels is swapped for the new one's.
     """
     h, w = frame.shape[:2]
-    a8 = np.clip(alpha * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+    a8 = to_alpha8(alpha)
     if a8.shape != (h, w):
         a8 = cv2.resize(a8, (w, h), interpolation=cv2.INTER_LINEAR)
     cv2.copyTo(back, cv2.compare(a8, 0, cv2.CMP_EQ), frame)

@@ -31,6 +31,7 @@ import numpy as np
 
 from tryon.errors import InputError
 from tryon.geometry import Box, RoiMask
+from tryon.image import to_alpha8
 from tryon.parsing._features import covariance
 from tryon.parsing.body_pose import BodyPose, PoseEstimator
 from tryon.parsing.frame_parse import Face
@@ -649,7 +650,7 @@ def body_masks(
     soft = {"hair": probs["hair"], "neck": neck, "body_skin": probs["skin"] - neck, "clothes": probs["clothes"]}
     out = {}
     for name in NAMES:
-        alpha = (np.clip(soft[name], 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        alpha = to_alpha8(soft[name])
         out[name] = _upscale(alpha, scale, (h, w))
     return out
 

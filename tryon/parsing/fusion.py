@@ -46,6 +46,7 @@ import numpy as np
 
 from tryon.errors import InputError
 from tryon.geometry import Box, RoiMask
+from tryon.image import to_alpha8
 from tryon.options import option_range
 from tryon.parsing._features import covariance
 from tryon.parsing.backends.base import BodyBackend, BodyProbs, predict_windows, resize_plane
@@ -274,7 +275,7 @@ def _from_fallback(fallback: Mapping[str, RoiMask], name: str, scale: float, gri
 
 def _to_frame(plane: np.ndarray, scale: float, shape: tuple[int, int]) -> RoiMask:
     """A grid plane (0..1) as a full-frame :class:`RoiMask`, resizing only the box of its non-zero pixels."""
-    alpha = np.clip(plane * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    alpha = to_alpha8(plane)
     small = RoiMask(Box(0, 0, plane.shape[1], plane.shape[0]), alpha).tight(_TIGHT)
     if scale >= 1.0 or small.box.empty:
         return small if not small.box.empty else RoiMask.empty_at(Box(0, 0, 0, 0))
@@ -716,7 +717,7 @@ class ModelFrameParser:
         model_person = probs.person()
         if model_person is not None:
             full_person = resize_plane(model_person, shape)
-            alpha = np.clip(full_person * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            alpha = to_alpha8(full_person)
             person = RoiMask(Box(0, 0, shape[1], shape[0]), alpha)
         fallback = body_masks(frame, job.faces, full_person) if self._missing else None
         masks = fuse(frame, job.faces, probs, full_person, self._fusion, fallback)

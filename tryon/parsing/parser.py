@@ -9,6 +9,7 @@ from typing import Literal, Optional
 import numpy as np
 
 from tryon.geometry import Box, RoiMask
+from tryon.image import to_alpha8
 from tryon.parsing.body import BodyOptions, BodyParser
 from tryon.parsing.classes import BodyRequest
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -98,7 +99,7 @@ class LandmarkFrameParser:
         faces.sort(key=lambda f: f.id)
         person = None
         if perception.person is not None:
-            alpha = np.clip(perception.person * 255 + 0.5, 0, 255).astype(np.uint8)
+            alpha = to_alpha8(perception.person)
             person = RoiMask(Box(0, 0, w, h), alpha)
         masks = self._body(frame, tuple(faces), perception.person) if self.options.body and body else {}
         return FrameParse((h, w), tuple(faces), masks, person)
