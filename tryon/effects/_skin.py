@@ -148,8 +148,7 @@ class SkinGrid:
         if is_blank(mask):
             return None
         width = face_width(face)
-        # A power of two: the grid is then a chain of exact, fast halvings (see _shrink).
-        cell = 1 << max(0, round(math.log2(max(width / cells_across, 1.0))))
+        cell = max(1, round(width / cells_across))
         box = _aligned(mask.box.grow(pad) if pad else mask.box, cell, frame.shape)
         if box.empty:
             return None
