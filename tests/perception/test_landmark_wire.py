@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import numpy as np
+from mediapipe.framework.formats import landmark_pb2
+
+from tryon.perception.detector import _landmark_array
+
+
+def _landmarks(points: np.ndarray, visibility: bool = False) -> landmark_pb2.NormalizedLandmarkList:
+    out = landmark_pb2.NormalizedLandmarkList()
+    for x, y, z in points.tolist():
+        p = out.landmark.add(x=x, y=y, z=z)
+        if visibility:
+            p.visibility = 0.5
+    return out
+
+
+def test_landmarks_read_from_their_bytes_equal_the_attributes():
+    points = np.random.default_rng(3).normal(0.5, 0.3, (478, 3)).astype(np.float32)
+    points[0] = 0.0  # zeros are written too (proto2 optional fields)
+    got = _landmark_array(_landmarks(points))
+    assert got.dtype == np.float32 and got.shape == (478, 3)
+    np.testing.assert_array_equal(got, points)
+
+
+def test_another_layout_falls_back_to_the_attributes():
+    points = np.random.default_rng(4).random((478, 3)).astype(np.float32)
+    np.testing.assert_array_equal(_landmark_array(_landmarks(points, visibility=True)), points)
+    assert _landmark_array(landmark_pb2.NormalizedLandmarkList()).shape[0] == 0
