@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 from tryon.errors import ImageReadError, ImageWriteError, InputError
 from tryon.image import read_image, to_bgr8, write_image
 
-DTYPES = [np.uint8, np.uint16, np.float32, np.float64, np.bool_]
+DTYPES = [np.uint8, np.uint16, np.float16, np.float32, np.float64, np.bool_]
 
 
 @settings(max_examples=60, deadline=None)
@@ -22,8 +22,8 @@ DTYPES = [np.uint8, np.uint16, np.float32, np.float64, np.bool_]
 )
 def test_any_supported_frame_becomes_contiguous_bgr8(dtype, h, w, channels, data):
     shape = (h, w) if channels is None else (h, w, channels)
-    if dtype in (np.float32, np.float64):
-        elements = st.floats(0.0, 1.0, width=32)
+    if dtype in (np.float16, np.float32, np.float64):
+        elements = st.floats(0.0, 1.0, width=16 if dtype is np.float16 else 32)
     elif dtype is np.bool_:
         elements = st.booleans()
     else:

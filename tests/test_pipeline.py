@@ -135,3 +135,12 @@ def test_the_parser_is_asked_only_for_the_body_classes_the_look_reads(effects, e
         assert pipe._body_request(pipe.wants_body()) == expected
     with Pipeline(look=None) as pipe:  # parsing alone (labels) wants everything
         assert pipe._body_request(pipe.wants_body()) is True
+
+
+def test_asking_for_the_body_explicitly_gives_every_class_whatever_the_look():
+    look = Look.from_dict({"name": "t", "effects": {"hair_color": {}}})
+    with Pipeline(look=look, mode="image") as pipe:
+        frame = np.full((64, 64, 3), 128, np.uint8)
+        assert pipe.perceive(frame).body == frozenset({"hair"})  # decided from the look
+        assert pipe.perceive(frame, body=True).body is True  # asked for
+        assert pipe.perceive(frame, body=False).body is False

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 # OpenCV's pool threads spin in sched_yield for thousands of rounds after each parallel call; on a 2-core machine
 # that took about 5 ms of CPU per 720p frame from the threads doing the work (13% of the live loop's CPU in the
 # kernel, measured with perf). Read when cv2 loads, so set before anything imports it; a user's setting wins.
+# (Imported after cv2, as isort orders them, it comes too late to matter: set the variables before starting Python.)
 for _name in ("OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER", "OPENCV_THREAD_POOL_ACTIVE_WAIT_MAIN"):
     os.environ.setdefault(_name, "0")
 

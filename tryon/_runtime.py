@@ -52,7 +52,8 @@ def limit_blas_threads() -> bool:
     thousands of elements (``np.cov`` of pixel samples, a weighted sum as a matrix product) wakes OpenBLAS's pool,
     whose threads then spin in ``sched_yield`` for milliseconds and take the cores perception and rendering need:
     a third of the live loop's CPU time with a parsing model on 2 cores (measured with ``perf``). The limit is
-    process-wide (``threadpoolctl``); ``TRYON_BLAS_THREADS=N`` sets another count, ``0`` leaves BLAS alone.
+    process-wide and stays (``threadpoolctl``); video-mode pipelines set it. ``TRYON_BLAS_THREADS=N`` sets another
+    count, ``0`` leaves BLAS alone.
 
     Returns:
         True when a limit was set (now or before).

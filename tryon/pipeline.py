@@ -16,6 +16,7 @@ from tryon._runtime import limit_blas_threads, tune_allocator
 from tryon.errors import InputError
 from tryon.image import to_bgr8
 from tryon.looks import Look
+from tryon.parsing.classes import BodyRequest
 from tryon.parsing.frame_parse import FrameParse
 from tryon.parsing.parser import ParserOptions
 from tryon.parsing.registry import create_parser
@@ -107,13 +108,14 @@ class Perceived:
         frame: the frame, BGR uint8.
         perception: the stabilised landmarks (and the person mask when the look needs it).
         ids: each face's stable id, in the order of ``perception.landmarks``.
-        body: whether the body classes are to be parsed.
+        body: the body classes to parse: all (True), none (False), or the ones the look reads (a set, with
+            ``"person"`` for the person mask), as decided when the frame was perceived.
     """
 
     frame: np.ndarray
     perception: PerceptionResult
     ids: tuple[int, ...]
-    body: bool
+    body: BodyRequest
 
 
 def _body_classes(look: Look) -> frozenset[str] | None:
@@ -170,7 +172,8 @@ class Pipeline:
             )
         self.options = o
         tune_allocator()
-        limit_blas_threads()
+        if o.mode == "video":  # live: the loop's threads need the cores (photos leave the user's BLAS alone)
+            limit_blas_threads()
         self.look = self._resolve(look, overrides)
         self._perception = Perception(PerceptionOptions(mode=o.mode, max_faces=o.faces, person_mask=o.person_mask))
         self._tracker = FaceTracker()
@@ -215,7 +218,8 @@ class Pipeline:
             timings: when given, receives the milliseconds spent in ``perception`` and ``parsing``.
             timestamp: the frame's time in seconds (video mode; the monotonic clock when None). Files should
                 pass ``index / fps`` so stabilisation does not depend on processing speed.
-            body: whether to parse the body classes; None decides from the options and the look.
+            body: whether to parse the body classes (all of them when True); None decides from the options and
+                the look, and then a parsing model's masks may be limited to the classes the look reads.
         """
         return self.parse_perceived(self.perceive(frame, timings, timestamp, body), timings)
 
@@ -234,6 +238,7 @@ class Pipeline:
         """
         self._check_open()
         bgr = to_bgr8(frame)
+        explicit = body is not None
         body = self.wants_body() if body is None else body and self.options.person_mask
         person = body or self.wants_person()
         t0 = time.perf_counter()
@@ -259,15 +264,15 @@ class Pipeline:
             ids = list(range(len(perception.landmarks)))
         if timings is not None:
             timings["perception"] = (time.perf_counter() - t0) * 1000.0
-        return Perceived(bgr, perception, tuple(ids), body)
+        # Asked for explicitly, the body classes are all given; decided from the look, only those it reads.
+        request = bool(body) if explicit else self._body_request(body)
+        return Perceived(bgr, perception, tuple(ids), request)
 
     def parse_perceived(self, perceived: Perceived, timings: MutableMapping[str, float] | None = None) -> FrameParse:
         """The second half of :meth:`parse`: the parser's masks for a frame :meth:`perceive` has seen."""
         self._check_open()
         t0 = time.perf_counter()
-        parse = self._parser.parse(
-            perceived.frame, perceived.perception, list(perceived.ids), body=self._body_request(perceived.body)
-        )
+        parse = self._parser.parse(perceived.frame, perceived.perception, list(perceived.ids), body=perceived.body)
         if timings is not None:
             timings["parsing"] = (time.perf_counter() - t0) * 1000.0
         return parse

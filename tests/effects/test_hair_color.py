@@ -59,6 +59,20 @@ def test_every_body_effect_asks_for_what_it_reads():
     assert background.needs_person is True and background.needs_body is False
 
 
+@pytest.mark.parametrize(("name", "options"), [("hair_color", {}), ("clothing", {"color": "#2E5E4E"})])
+def test_a_body_effect_reads_no_body_class_beyond_the_ones_it_declares(photos, name, options):
+    # The pipeline asks a parsing model only for an effect's body_classes: the rest must not change its result.
+    effect = create_effect(name, options)
+    assert effect.body_classes
+    for photo in photos.values():
+        full = photo.parse
+        assert set(full.masks) > effect.body_classes
+        declared = with_masks(full, {n: m for n, m in full.masks.items() if n in effect.body_classes})
+        a = effect.apply(photo.frame.copy(), full)
+        b = effect.apply(photo.frame.copy(), declared)
+        assert np.array_equal(a, b), photo.name
+
+
 @pytest.mark.parametrize("name", BLACK + LIGHT)
 def test_black_and_platinum_hair_both_move_to_copper_keeping_their_strands(photos, name):
     # Given black or platinum hair with an exact mask on the crown

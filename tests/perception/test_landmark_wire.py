@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 from mediapipe.framework.formats import landmark_pb2
 
+from tryon.perception import detector
 from tryon.perception.detector import _landmark_array
 
 
@@ -21,6 +22,19 @@ def test_landmarks_read_from_their_bytes_equal_the_attributes():
     got = _landmark_array(_landmarks(points))
     assert got.dtype == np.float32 and got.shape == (478, 3)
     np.testing.assert_array_equal(got, points)
+
+
+def test_the_bytes_path_is_taken_for_face_mesh_s_layout():
+    class BytesOnly:  # no point attributes to read: only the bytes path can answer
+        def __init__(self, proto: landmark_pb2.NormalizedLandmarkList) -> None:
+            self._proto = proto
+            self.landmark = [None] * len(proto.landmark)
+
+        def SerializeToString(self) -> bytes:
+            return self._proto.SerializeToString()
+
+    points = np.random.default_rng(5).random((478, 3)).astype(np.float32)
+    np.testing.assert_array_equal(detector._landmark_array(BytesOnly(_landmarks(points))), points)
 
 
 def test_another_layout_falls_back_to_the_attributes():

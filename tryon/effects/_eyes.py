@@ -146,9 +146,9 @@ def layer_over(
     colour by the returned weight.
 
     Args:
-        new: float32 BGR of the lower layer.
+        new: float32 colours of the lower layer (BGR, or Lab: the fold is the same in any space).
         weight: its per-pixel weight (0..1).
-        top: float32 BGR of the upper layer, or one grey level for all pixels.
+        top: float32 colours of the upper layer (in ``new``'s space), or one level for all channels.
         top_weight: its per-pixel weight (0..1).
     """
     total = 1.0 - (1.0 - weight) * (1.0 - top_weight)

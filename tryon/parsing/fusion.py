@@ -89,7 +89,8 @@ class FusionOptions:
             deviations of the face's own chroma).
         skin_over_person: the skin probability from which skin near the person survives outside the person mask
             (1 turns this off).
-        refine_radius: the guided filter's radius in grid pixels (0 turns edge refinement off).
+        refine_radius: the guided filter's radius in grid pixels (0 turns the classes' edge refinement off; the
+            person mask's is ``refine_person``).
         refine_eps: the guided filter's regularisation (on a guide in [0, 1]): smaller follows edges more closely.
         refine_all: refine every class's edges, not only the hair's.
         refine_person: snap the person mask's edges to the frame (a guided filter on its colours) before it clips
@@ -646,8 +647,9 @@ class ModelFrameParser:
         """Parses one BGR uint8 frame given its perception (see ``LandmarkFrameParser.parse``).
 
         In video, the body masks (and the model's person mask) may come from an earlier frame, moved along with
-        the faces; the faces are always this frame's. With ``body`` naming classes, only those (and the person
-        mask if ``"person"`` is named) are moved to this frame; the others are left out of the parse.
+        the faces; the faces are always this frame's. With ``body`` naming classes, only those are moved to this
+        frame and the others are left out of the parse; the model's person mask comes too only when ``"person"`` is
+        named (else the parse keeps the perception's).
         """
         if self._closed:
             raise InputError("this ModelFrameParser is closed")
@@ -662,7 +664,7 @@ class ModelFrameParser:
             result = self._from_worker(job)
         else:
             result = self._in_loop(job)
-        wanted = None if body is True else frozenset(body)
+        wanted = frozenset(body) if isinstance(body, Set) else None
         carried = result.carried_to(base.faces, wanted)
         if carried is None and self._worker is None:  # a cut or everyone left: the last masks fit nobody
             result = self._carried = self._run_model(job)
