@@ -337,8 +337,7 @@ def person_windows(faces: Sequence[Face], shape: tuple[int, int], side_faces: fl
         side = _group_side(group, shape, factor)
         if side is None or max(h, w) < _WINDOW_GAIN * side:
             continue
-        left = min(cx - _PERSON_HALF_WIDTH * fh for cx, _, fh in group)
-        right = max(cx + _PERSON_HALF_WIDTH * fh for cx, _, fh in group)
+        left, right = _span(group)
         top = min(y - _WINDOW_ABOVE * fh for _, y, fh in group)
         x0 = round(min(max(0.0, (left + right - side) / 2.0), w - side))
         y0 = round(min(max(0.0, top), h - side))
@@ -357,6 +356,14 @@ def _groups(people: Sequence[_Person], shape: tuple[int, int], side_faces: float
     return groups
 
 
+def _span(group: Sequence[_Person]) -> tuple[float, float]:
+    """The left and right ends of the group's bodies (each reaching 1.5 face heights beside its face's centre)."""
+    return (
+        min(cx - _PERSON_HALF_WIDTH * fh for cx, _, fh in group),
+        max(cx + _PERSON_HALF_WIDTH * fh for cx, _, fh in group),
+    )
+
+
 def _group_side(group: Sequence[_Person], shape: tuple[int, int], side_faces: float) -> Optional[int]:
     """The side of the window that frames ``group``, or None when their bodies do not fit in one.
 
@@ -364,8 +371,7 @@ def _group_side(group: Sequence[_Person], shape: tuple[int, int], side_faces: fl
     down.
     """
     side = int(min(min(shape), side_faces * max(fh for _, _, fh in group)))
-    left = min(cx - _PERSON_HALF_WIDTH * fh for cx, _, fh in group)
-    right = max(cx + _PERSON_HALF_WIDTH * fh for cx, _, fh in group)
+    left, right = _span(group)
     tops = [y for _, y, _ in group]
     if right - left > side or max(tops) - min(tops) > side / 2.0:
         return None
