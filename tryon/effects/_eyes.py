@@ -7,6 +7,7 @@ own, each inside a tight box and anti-aliased. Sizes are given in face widths so
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,8 +62,22 @@ class EyeGeometry:
         return self.upper[0]
 
 
+#: The last face's eyes: a look's eye effects ask for the same face's geometry several times a frame.
+_last_eyes: tuple[weakref.ref[Face], tuple[EyeGeometry, EyeGeometry]] | None = None
+
+
 def eye_geometry(face: Face) -> tuple[EyeGeometry, EyeGeometry]:
     """The subject's right and left eye (the image's left and right in a non-mirrored photo)."""
+    global _last_eyes
+    last = _last_eyes  # one read: another thread may replace it
+    if last is not None and last[0]() is face:
+        return last[1]
+    eyes = _eye_geometry(face)
+    _last_eyes = (weakref.ref(face), eyes)
+    return eyes
+
+
+def _eye_geometry(face: Face) -> tuple[EyeGeometry, EyeGeometry]:
     p = face.points
     axis = p[topology.LEFT_EYE_OUTER] - p[topology.RIGHT_EYE_OUTER]
     axis = axis / max(math.hypot(float(axis[0]), float(axis[1])), 1e-6)
@@ -76,7 +91,11 @@ def eye_geometry(face: Face) -> tuple[EyeGeometry, EyeGeometry]:
         lower = p[list(lower_ids)].astype(np.float32)
         span = upper[0] - upper[-1]
         width = max(math.hypot(float(span[0]), float(span[1])), 1.0)
-        eyes.append(EyeGeometry(upper, lower, (span / width).astype(np.float32), up, width))
+        outward = (span / width).astype(np.float32)
+        for values in (upper, lower, outward):
+            values.flags.writeable = False  # shared by every effect that asks (see eye_geometry)
+        eyes.append(EyeGeometry(upper, lower, outward, up, width))
+    up.flags.writeable = False
     return eyes[0], eyes[1]
 
 

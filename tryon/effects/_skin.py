@@ -45,9 +45,7 @@ def add_field(view: np.ndarray, pixels: np.ndarray, delta: np.ndarray, weight: n
             broadcast); pixels of weight 0 stay byte-identical.
     """
     cv2.multiply(delta, weight, dst=delta)
-    cv2.add(delta, pixels, dst=delta)
-    cv2.max(delta, 0.0, dst=delta)  # convertScaleAbs saturates above 255 but mirrors below 0 (scalar 0: every channel)
-    cv2.convertScaleAbs(delta, dst=view)
+    cv2.add(delta, pixels, dst=view, dtype=cv2.CV_8U)  # OpenCV rounds and saturates (negatives to 0)
 
 
 def _unit(alpha: np.ndarray) -> np.ndarray:

@@ -197,9 +197,9 @@ def mix(dst: np.ndarray, new: np.ndarray, weight: np.ndarray) -> None:
     pixel of weight 0 gets ``dst + 0`` back exactly, so it stays byte-identical (``new`` is always finite).
     """
     w = cv2.max(cv2.min(weight.astype(np.float32, copy=False), 1.0), 0.0)
-    out = lerp(dst, new, w)
-    cv2.max(out, 0.0, dst=out)  # convertScaleAbs rounds and saturates above 255 but mirrors below 0
-    cv2.convertScaleAbs(out, dst=dst)
+    base = dst.astype(np.float32)
+    # The last addition writes uint8 straight into ``dst``: OpenCV rounds and saturates (negatives to 0).
+    cv2.add(_lerp_step(base, new, w), base, dst=dst, dtype=cv2.CV_8U)
 
 
 def lerp(a: np.ndarray, b: np.ndarray | float, t: np.ndarray) -> np.ndarray:
@@ -208,13 +208,19 @@ def lerp(a: np.ndarray, b: np.ndarray | float, t: np.ndarray) -> np.ndarray:
     OpenCV's arithmetic: numpy broadcasting a weight over three channels is several times slower.
     """
     a = a.astype(np.float32, copy=False)
+    out = _lerp_step(a, b, t)
+    cv2.add(out, a, dst=out)
+    return out
+
+
+def _lerp_step(a: np.ndarray, b: np.ndarray | float, t: np.ndarray) -> np.ndarray:
+    """``(b - a) * t`` (a new float32 array) for :func:`lerp`'s arguments, ``a`` already float32."""
     if isinstance(b, np.ndarray) and b.shape == a.shape:
         out = cv2.subtract(b.astype(np.float32, copy=False), a)
     else:  # one colour: a per-channel scalar
         out = cv2.subtract((*np.broadcast_to(np.asarray(b, np.float64), (3,)).tolist(), 0.0), a)
     t = t.astype(np.float32, copy=False)
     cv2.multiply(out, cv2.merge((t, t, t)), dst=out)
-    cv2.add(out, a, dst=out)
     return out
 
 
