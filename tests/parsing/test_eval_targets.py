@@ -60,7 +60,7 @@ def reports(shared_data: Path, pipe: Pipeline) -> dict[str, EvalReport]:
         ("celeba", "skin", 0.93),
         ("celeba", "nose", 0.80),
         ("celeba", "brows", 0.75),
-        ("celeba", "eyes", 0.835),  # target 0.87: see the module docstring
+        ("celeba", "eyes", 0.845),  # target 0.87: see the module docstring
         ("fasseg", "skin", 0.93),
         ("fasseg", "mouth", 0.90),  # target 0.92
         ("fasseg", "eyes", 0.83),  # target 0.87

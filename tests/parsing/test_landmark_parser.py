@@ -226,3 +226,28 @@ def test_in_video_each_tracked_face_keeps_a_memory_until_it_leaves(face_case):
     with LandmarkFrameParser(ParserOptions(body=False), mode="image") as photo:
         photo.parse(frame, PerceptionResult((lm,), None))
         assert photo._memories is None
+
+
+def _eye_lids(profile: np.ndarray) -> np.ndarray:
+    """Two lids (2 x 17 x 2, upper then lower, from the outer corner at x = 0 to the inner one at x = 100)."""
+    x = np.linspace(0.0, 100.0, 17)
+    return np.stack([np.stack([x, -0.6 * profile], 1), np.stack([x, 0.4 * profile], 1)]).astype(np.float32)
+
+
+def test_an_eye_outline_loses_its_thin_tail_into_the_canthus_and_keeps_its_shape_otherwise():
+    from tryon.parsing.landmarks import _without_tails
+
+    t = np.linspace(0.0, np.pi, 17)
+    lens = _eye_lids(30 * np.sin(t))  # an almond: thins out only at the very corners
+    ring = _without_tails(lens)
+    assert ring.shape == (32, 2)
+    plain = np.concatenate([lens[0], lens[1, -2:0:-1]])
+    assert np.abs(ring - plain).max() < 7.0  # the points blunted by a few percent of the eye's length
+    assert np.abs(ring - plain)[[4, 8, 12, 20, 24, 28]].max() == 0
+    # An eye whose last quarter is a spike a tenth of the eye's height into the inner corner.
+    x = np.linspace(0.0, 100.0, 17)
+    profile = np.where(x < 70, 30 * np.sin(np.pi * x / 80), 3.0)
+    profile[-1] = 0
+    spiked = _without_tails(_eye_lids(profile))
+    assert spiked[:, 0].max() < 77.0  # cut where the spike starts
+    assert spiked[:, 0].min() < 5.0  # the outer corner is kept

@@ -54,6 +54,10 @@ _LIP_LOWER = Edge(reach=0.03, mid=0.8, pull=0.5, inward=0.015, outward=0.015)
 _EYE_UPPER = Edge(reach=0.03, mid=0.4, pull=0.3, inward=0.008, outward=0.008)
 _EYE_LOWER = Edge(reach=0.03, mid=0.5, pull=0.3, inward=0.008, outward=0.008)
 _EYE_K = 4.0  # the lids' skin-likeness falls to 1/e at a Mahalanobis distance of sqrt(2 * _EYE_K)
+# Near its corners an eye's outline, kept on the landmarks there, can run on into the canthus as a thin spike
+# (the caruncle, the lid folds): the outline is cut across the eye where it gets thinner than these fractions of
+# the eye's height, at the inner corner and at the outer one.
+_EYE_TAIL_INNER, _EYE_TAIL_OUTER = 0.2, 0.15
 # Brows: the mesh's brow points lie on the lower half of the brow; the hair reaches well above them.
 _BROW = Edge(reach=0.05, mid=0.5, pull=0.3, inward=0.02, outward=0.05)
 _BROW_TAIL = 0.01  # at the outer end, hair around the temples would lead the brow astray
@@ -365,6 +369,41 @@ _NOSE = np.array(tp.NOSE_OUTLINE)
 _SKIN_SAMPLES = tuple(np.array(r) for r in tp.SKIN_SAMPLES)
 
 
+def _without_tails(lid: np.ndarray) -> np.ndarray:
+    """An eye's closed outline from its two lids, without the thin tails into its corners.
+
+    The outline is cut across the eye where, towards a corner, it gets thinner than :data:`_EYE_TAIL_INNER` (or
+    ``_EYE_TAIL_OUTER``) times the eye's height: the points beyond the cut slide back onto it along the
+    corner-to-corner axis.
+
+    Args:
+        lid: ``2 x 17 x 2``, the upper lid then the lower one, each from the outer corner to the inner one.
+    """
+    ring = np.concatenate([lid[0], lid[1, -2:0:-1]])
+    outer = lid[0, 0]
+    axis = lid[0, -1] - outer
+    length = float(np.hypot(axis[0], axis[1]))
+    if length < 1.0:
+        return ring
+    axis = axis / length
+    across = np.array([-axis[1], axis[0]], np.float32)
+    s = np.linspace(0.0, length, 65, dtype=np.float32)
+    rel = lid - outer
+    along, up = rel @ axis, rel @ across  # 2 x 17 each: position along the eye, and across it
+    along = np.maximum.accumulate(along, axis=1)  # np.interp wants them increasing
+    thick = np.abs(np.interp(s, along[0], up[0]) - np.interp(s, along[1], up[1]))
+    peak = int(np.argmax(thick))
+    lo, hi = -np.inf, np.inf
+    thin = np.flatnonzero(thick[:peak] < _EYE_TAIL_OUTER * thick[peak])
+    if len(thin):
+        lo = s[thin[-1]]
+    thin = np.flatnonzero(thick[peak:] < _EYE_TAIL_INNER * thick[peak])
+    if len(thin):
+        hi = s[peak + thin[0]]
+    pos = (ring - outer) @ axis
+    return ring + ((np.clip(pos, lo, hi) - pos)[:, None] * axis).astype(np.float32)
+
+
 def _halves(win: Window) -> tuple[slice, slice]:
     """The window's columns either side of the nose bridge."""
     x = min(max(round(float(win.pts[168, 0])), 1), win.shape[1] - 1)
@@ -559,7 +598,7 @@ class LandmarkParser:
         return win.poly(pts + n * smooth(off)[:, None])
 
     def _eyes(self, win: Window) -> list[np.ndarray]:
-        """Both eyes: the lid margins moved to where each eye's lid skin colour starts.
+        """Both eyes: the lid margins moved to where each eye's lid skin colour starts, the corners' tails cut.
 
         Their models are fitted anew in every frame, even in video: the lid skin sampled around an eye changes as
         it blinks, and a kept model moves the lid margins (and the lash lines drawn along them).
@@ -587,7 +626,7 @@ class LandmarkParser:
         np.clip(off, lo * u, hi * u, out=off)
         off[_EYE_CORNERS] = 0.0  # the corners stay on the landmarks
         moved = (pts + n * smooth(off.reshape(4, 17), closed=False).reshape(-1, 1)).reshape(2, 2, 17, 2)
-        return [win.poly(np.concatenate([lid[0], lid[1, -2:0:-1]])) for lid in moved]
+        return [win.poly(_without_tails(lid)) for lid in moved]
 
     def _brows(self, win: Window) -> list[np.ndarray]:
         """Both brows: their outlines moved to where each brow's hair gives way to the skin around it.
