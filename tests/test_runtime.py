@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 
+import cv2
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_info
 
 from tryon import _runtime
@@ -57,3 +61,79 @@ def test_to_alpha8_takes_any_float_width():
     for dtype in (np.float16, np.float64, np.longdouble):
         got = to_alpha8(np.array([[-0.5, 0.0, 0.5, 1.0, 2.0]], dtype))
         assert got.tolist() == [[0, 0, 128, 255, 255]], dtype
+
+
+def _affinity(tid: int) -> set[int]:
+    return set(os.sched_getaffinity(tid))
+
+
+needs_two_cpus = pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="thread affinity needs Linux and at least 2 CPUs",
+)
+
+
+class _Idle:
+    """A thread that waits until told to stop, reporting its native id."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.started = threading.Event()
+        self.tid = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.started.wait(5)
+
+    def _run(self) -> None:
+        self.tid = threading.get_native_id()
+        self.started.set()
+        self.stop.wait(30)
+
+    def end(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+@needs_two_cpus
+def test_render_core_gives_the_calling_thread_a_cpu_the_other_threads_leave(monkeypatch):
+    monkeypatch.delenv("TRYON_RENDER_CORE", raising=False)
+    allowed = set(os.sched_getaffinity(0))
+    me = threading.get_native_id()
+    before, threads = _Idle(), cv2.getNumThreads()
+    try:
+        with _runtime.RenderCore() as core:
+            assert core.active
+            own = _affinity(me)
+            assert len(own) == 1 and own < allowed
+            assert _affinity(before.tid) == allowed - own
+            assert cv2.getNumThreads() == 1
+            # A thread started by the render thread inherits its CPU until the next refresh moves it.
+            later = _Idle()
+            try:
+                assert _affinity(later.tid) == own
+                core.refresh()
+                assert _affinity(later.tid) == allowed - own
+            finally:
+                later.end()
+        assert _affinity(me) == allowed and _affinity(before.tid) == allowed
+        assert cv2.getNumThreads() == threads
+    finally:
+        before.end()
+
+
+def test_render_core_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("TRYON_RENDER_CORE", "0")
+    allowed = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    with _runtime.RenderCore() as core:
+        assert not core.active
+        if allowed is not None:
+            assert set(os.sched_getaffinity(0)) == allowed
+
+
+@needs_two_cpus
+def test_render_core_restores_the_cpus_when_the_block_fails(monkeypatch):
+    monkeypatch.delenv("TRYON_RENDER_CORE", raising=False)
+    allowed = set(os.sched_getaffinity(0))
+    with pytest.raises(RuntimeError), _runtime.RenderCore():
+        raise RuntimeError("boom")
+    assert set(os.sched_getaffinity(0)) == allowed

@@ -28,6 +28,7 @@ from typing import Optional, Protocol
 
 import numpy as np
 
+from tryon._runtime import RenderCore
 from tryon.errors import SourceError
 from tryon.parsing.frame_parse import FrameParse
 from tryon.pipeline import Perceived, Pipeline
@@ -102,6 +103,8 @@ _END = object()
 
 #: Smoothing of the stage-time estimates that time the just-in-time read (exponential moving average weight).
 _EMA = 0.1
+#: The live loop moves threads started meanwhile off the render thread's CPU every this many frames.
+_REFRESH_CORE = 30
 #: Safety margin (ms) of the just-in-time read: the next frame is ready this much before the renderer asks.
 _MARGIN_MS = 2.0
 
@@ -292,6 +295,9 @@ class LiveLoop:
         just_in_time: pipelined, read each frame as late as keeps the rate (lowest latency; see
             :class:`_PerceiveAhead`); defaults to ``realtime``. Off, files are read as early as possible.
         record: keep every frame's timings in ``stats.history`` (benchmarks).
+        render_core: pipelined, give the thread that renders a CPU of its own while the loop runs, the worker,
+            MediaPipe and the decoder sharing the others (Linux, 2 CPUs or more; see
+            :class:`tryon._runtime.RenderCore`, ``TRYON_RENDER_CORE=0`` turns it off everywhere).
 
     Example:
         >>> with Pipeline(look="evening") as pipe, WebcamSource(0) as cam, WindowSink() as win:  # doctest: +SKIP
@@ -309,6 +315,7 @@ class LiveLoop:
         pipelined: bool = True,
         just_in_time: bool | None = None,
         record: bool = False,
+        render_core: bool = True,
     ) -> None:
         self.pipeline = pipeline
         self.source = source
@@ -317,6 +324,7 @@ class LiveLoop:
         self.hook = hook
         self.pipelined = pipelined
         self.just_in_time = self.realtime if just_in_time is None else just_in_time
+        self.render_core = render_core
         self.stats = LoopStats(history=[] if record else None)
         self._stop = False
 
@@ -341,6 +349,7 @@ class LiveLoop:
         start = time.perf_counter()
         grabber = None
         feed: _Feed | None = None
+        core = RenderCore()
         read: Callable[[], Optional[Frame]] = self.source.read
         try:
             if self.realtime:
@@ -361,8 +370,12 @@ class LiveLoop:
                 return frame, {"capture": (time.perf_counter() - t0) * 1000.0}, t0
 
             feed = _feed(self.pipelined, self.pipeline, next_frame, self.just_in_time)
+            if self.pipelined and self.render_core:
+                core.__enter__()
             last = time.perf_counter()
             while not self._stop:
+                if stats.frames % _REFRESH_CORE == 1:  # threads started since (a model's worker, a new graph's)
+                    core.refresh()
                 item = feed.next()
                 if item is None:
                     stats.stopped_by = "frame limit" if budget[0] == 0 else "end of input"
@@ -400,6 +413,7 @@ class LiveLoop:
             raise
         finally:
             self._stop = True
+            core.__exit__(None, None, None)
             try:  # the sinks first: the worker never touches them, and a second Ctrl+C must not cost the file
                 self._close_sinks()
             finally:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -245,3 +246,35 @@ def test_pipelined_loop_parses_at_most_one_frame_ahead_of_a_slow_sink(shared_dat
     assert max(ahead) <= 2
     assert src.reads <= 27
     assert {"capture", "perception", "parsing", "effects", "frame", "latency"} <= set(stats.recent)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="thread affinity needs Linux and at least 2 CPUs",
+)
+def test_pipelined_loop_renders_on_a_cpu_of_its_own_and_gives_it_back(shared_data, monkeypatch):
+    monkeypatch.delenv("TRYON_RENDER_CORE", raising=False)
+    allowed = set(os.sched_getaffinity(0))
+    seen: list[tuple[set[int], set[int]]] = []
+
+    def hook(frame, out, timings):
+        workers = [t.native_id for t in threading.enumerate() if t.name == "tryon-perceive" and t.is_alive()]
+        try:
+            worker = set(os.sched_getaffinity(workers[0])) if workers else None
+        except OSError:  # it ended meanwhile (the input's last frame was read)
+            worker = None
+        seen.append((set(os.sched_getaffinity(0)), worker))
+        return out
+
+    src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
+    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
+        LiveLoop(pipe, src, [NullSink()], hook=hook).run(max_frames=5)
+        assert all(len(own) == 1 for own, _ in seen)  # the renderer alone on its CPU ...
+        assert any(worker is not None for _, worker in seen)
+        assert all(worker == allowed - own for own, worker in seen if worker is not None)  # ... the worker elsewhere
+        assert set(os.sched_getaffinity(0)) == allowed  # given back when the loop ends
+        seen.clear()
+        LiveLoop(
+            pipe, open_source(shared_data / "videos" / "driving_d0.mp4"), [NullSink()], hook=hook, render_core=False
+        ).run(max_frames=3)
+        assert all(own == allowed for own, _ in seen)
