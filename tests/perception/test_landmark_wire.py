@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from mediapipe.framework.formats import landmark_pb2
 
+from tests.conftest import need_file
+from tryon.image import read_image
 from tryon.perception import detector
-from tryon.perception.detector import _landmark_array
+from tryon.perception.detector import Perception, PerceptionOptions, _landmark_array
 
 
 def _landmarks(points: np.ndarray, visibility: bool = False) -> landmark_pb2.NormalizedLandmarkList:
@@ -41,3 +44,19 @@ def test_another_layout_falls_back_to_the_attributes():
     points = np.random.default_rng(4).random((478, 3)).astype(np.float32)
     np.testing.assert_array_equal(_landmark_array(_landmarks(points, visibility=True)), points)
     assert _landmark_array(landmark_pb2.NormalizedLandmarkList()).shape[0] == 0
+
+
+def test_mediapipe_results_reuse_one_type_per_set_of_fields(shared_data):
+    from mediapipe.python import solution_base
+
+    from tryon.perception.detector import _ReusedNamedTuples
+
+    image = read_image(need_file(shared_data / "faces" / "deepface_img12.jpg"))
+    with Perception(PerceptionOptions(mode="image")) as perception:
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        assert perception.landmarks_rgb(rgb)
+        assert solution_base.collections is _ReusedNamedTuples
+        first = perception._mesh.process(rgb)
+        second = perception._mesh.process(rgb)
+    assert type(first) is type(second) and first._fields == ("multi_face_landmarks",)
+    assert first.multi_face_landmarks is not None
