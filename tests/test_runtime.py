@@ -137,3 +137,58 @@ def test_render_core_restores_the_cpus_when_the_block_fails(monkeypatch):
     with pytest.raises(RuntimeError), _runtime.RenderCore():
         raise RuntimeError("boom")
     assert set(os.sched_getaffinity(0)) == allowed
+
+
+@needs_two_cpus
+def test_render_core_gives_each_thread_back_the_cpus_it_had(monkeypatch):
+    monkeypatch.delenv("TRYON_RENDER_CORE", raising=False)
+    allowed = set(os.sched_getaffinity(0))
+    own = {min(allowed)}
+    narrow, pinned = _Idle(), _Idle()
+    try:
+        os.sched_setaffinity(narrow.tid, {max(allowed)})
+        os.sched_setaffinity(pinned.tid, own)  # pinned by the app to the CPU the renderer will get
+        with _runtime.RenderCore() as core:
+            assert core.active
+            assert _affinity(narrow.tid) == {max(allowed)}
+            assert _affinity(pinned.tid) == own  # nowhere else it may go: left where it is
+        assert _affinity(narrow.tid) == {max(allowed)} and _affinity(pinned.tid) == own
+        assert _affinity(threading.get_native_id()) == allowed
+    finally:
+        narrow.end()
+        pinned.end()
+
+
+@needs_two_cpus
+def test_one_render_core_at_a_time(monkeypatch):
+    monkeypatch.delenv("TRYON_RENDER_CORE", raising=False)
+    allowed = set(os.sched_getaffinity(0))
+    threads = cv2.getNumThreads()
+    seen: list[bool] = []
+    go, done = threading.Event(), threading.Event()
+
+    def second_loop() -> None:
+        go.wait(5)
+        try:
+            os.sched_setaffinity(0, allowed)  # as on a machine with more CPUs: some left for a second renderer
+            with _runtime.RenderCore() as second:
+                seen.append(second.active)
+        finally:
+            done.set()
+
+    other = threading.Thread(target=second_loop, daemon=True)
+    other.start()
+    with _runtime.RenderCore() as first:
+        assert first.active
+        go.set()
+        assert done.wait(5)
+        assert first.active and cv2.getNumThreads() == 1
+        os.sched_setaffinity(0, allowed)  # a loop run from the first one's hook, on a thread with 2 CPUs
+        with _runtime.RenderCore() as nested:
+            assert not nested.active
+        assert first.active
+    other.join(5)
+    assert seen == [False]
+    assert set(os.sched_getaffinity(0)) == allowed and cv2.getNumThreads() == threads
+    with _runtime.RenderCore() as again:  # free again once the first has ended
+        assert again.active

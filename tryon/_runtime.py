@@ -83,19 +83,25 @@ def limit_blas_threads() -> bool:
     return True
 
 
+#: Whether a :class:`RenderCore` is active in the process: one at a time (a second live loop runs without one).
+_core_lock = threading.Lock()
+_core_held = False
+
+
 class RenderCore:
     """Gives the calling thread (the live loop's renderer) a CPU of its own while the loop runs (Linux).
 
     The live loop renders on the calling thread while a worker reads and perceives the next frame, and MediaPipe
     and the video decoder run threads of their own. On a 2-core machine the scheduler keeps moving them onto the
     renderer's core, which then waits (measured: about 1.5 ms of each 10 ms render spent runnable but not
-    running). While active, the calling thread runs on one CPU and every other thread of the process on the
-    rest; OpenCV's own pool is held to one thread, so the renderer's OpenCV calls do not wait on pool threads
-    queued behind perception. Threads started later are moved by :meth:`refresh`. Leaving restores the process's
-    CPUs and OpenCV's thread count.
+    running). While active, the calling thread runs on one CPU and every other thread of the process leaves it;
+    OpenCV's own pool is held to one thread, so the renderer's OpenCV calls do not wait on pool threads queued
+    behind perception. Threads started later are moved by :meth:`refresh`. Leaving gives every thread back the
+    CPUs it had (threads started meanwhile: those their starter had) and OpenCV its thread count.
 
-    It does nothing on systems without ``sched_setaffinity``, when the process may use fewer than 2 CPUs, or
-    with ``TRYON_RENDER_CORE=0``.
+    It does nothing on systems without ``sched_setaffinity``, when the calling thread may use fewer than 2 CPUs,
+    while another ``RenderCore`` of the process is active (one live loop at a time gets a core), or with
+    ``TRYON_RENDER_CORE=0``.
 
     Example:
         >>> with RenderCore() as core:  # doctest: +SKIP
@@ -106,47 +112,77 @@ class RenderCore:
 
     def __init__(self) -> None:
         self.active = False
-        self._allowed: set[int] = set()
-        self._others: set[int] = set()
+        self._allowed: frozenset[int] = frozenset()
+        self._own = -1
         self._tid = 0
         self._cv_threads = 0
+        self._saved: dict[int, frozenset[int]] = {}  # each thread seen: the CPUs it had
+        self._starters: dict[frozenset[int], frozenset[int]] = {}  # CPUs a thread was moved to -> the ones it had
 
     def __enter__(self) -> RenderCore:
+        global _core_held
         if os.environ.get("TRYON_RENDER_CORE", "1").strip() == "0" or not hasattr(os, "sched_setaffinity"):
             return self
         try:
-            allowed = set(os.sched_getaffinity(0))
+            allowed = frozenset(os.sched_getaffinity(0))
         except OSError:
             return self
         if len(allowed) < 2 or not os.path.isdir("/proc/self/task"):
             return self
-        self._allowed = allowed
         own = min(allowed)
-        self._others = allowed - {own}
-        self._tid = threading.get_native_id()
+        self._allowed, self._own, self._tid = allowed, own, threading.get_native_id()
+        self._saved = {self._tid: allowed}
+        self._starters = {frozenset({own}): allowed}  # threads the renderer starts get its CPU
+        self._cv_threads = cv2.getNumThreads()
+        with _core_lock:
+            if _core_held:
+                log.debug("render core not reserved: another one is active in this process")
+                return self
+            _core_held = self.active = True  # from here on, __exit__ gives back whatever was changed
+        for tid in self._threads():  # before any change: the CPUs each thread has now
+            had = _affinity(tid)
+            if had is not None:
+                self._saved.setdefault(tid, had)
         try:
             os.sched_setaffinity(0, {own})  # 0: the calling thread
         except OSError as exc:
             log.debug("render core not reserved: %s", exc)
+            self.__exit__(None, None, None)
             return self
-        self.active = True
-        self._cv_threads = cv2.getNumThreads()
         cv2.setNumThreads(1)
-        moved = self._pin_others()
-        log.debug("render thread on CPU %d, %d other thread(s) on CPUs %s", own, moved, sorted(self._others))
+        moved = self._pin_others(every=True)
+        log.debug("render thread on CPU %d, %d other thread(s) moved off it", own, moved)
         return self
 
     def refresh(self) -> None:
-        """Moves the process's other threads (including ones started since) off the renderer's CPU."""
+        """Moves the process's other threads started since off the renderer's CPU."""
         if self.active:
             self._pin_others()
 
-    def _pin_others(self) -> int:
+    def _pin_others(self, every: bool = False) -> int:
+        """Moves the threads not seen before (``every``: all of them) off the renderer's CPU; how many moved."""
         moved = 0
         for tid in self._threads():
-            if tid != self._tid:
-                moved += _set_affinity(tid, self._others)
+            if tid == self._tid:
+                continue
+            had = self._saved.get(tid)
+            if had is None:
+                had = self._had(tid)
+                if had is None:
+                    continue
+                self._saved[tid] = had
+            elif not every:
+                continue
+            target = had - {self._own}
+            if target and target != had:  # a thread confined to the renderer's CPU alone stays there
+                self._starters.setdefault(target, had)
+                moved += _set_affinity(tid, target)
         return moved
+
+    def _had(self, tid: int) -> frozenset[int] | None:
+        """The CPUs a thread not seen before had, or would have had without this core (None if it has gone)."""
+        now = _affinity(tid)
+        return None if now is None else self._starters.get(now, now)  # a starter this core moved: what it had
 
     @staticmethod
     def _threads() -> list[int]:
@@ -158,15 +194,33 @@ class RenderCore:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        global _core_held
         if not self.active:
             return
         self.active = False
-        for tid in self._threads():
-            _set_affinity(tid, self._allowed)
-        cv2.setNumThreads(self._cv_threads)
+        try:
+            for tid in self._threads():
+                had = self._saved.get(tid) or self._had(tid)
+                if had is not None:
+                    _set_affinity(tid, had)
+            _set_affinity(self._tid, self._allowed)
+        finally:
+            try:
+                cv2.setNumThreads(self._cv_threads)
+            finally:
+                with _core_lock:
+                    _core_held = False
 
 
-def _set_affinity(tid: int, cpus: set[int]) -> int:
+def _affinity(tid: int) -> frozenset[int] | None:
+    """One thread's CPUs; None when it has gone meanwhile."""
+    try:
+        return frozenset(os.sched_getaffinity(tid))
+    except OSError:
+        return None
+
+
+def _set_affinity(tid: int, cpus: frozenset[int]) -> int:
     """Sets one thread's CPUs; 0 when it has gone meanwhile (or may not be moved), else 1."""
     try:
         os.sched_setaffinity(tid, cpus)

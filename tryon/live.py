@@ -413,24 +413,26 @@ class LiveLoop:
             raise
         finally:
             self._stop = True
-            core.__exit__(None, None, None)
-            try:  # the sinks first: the worker never touches them, and a second Ctrl+C must not cost the file
-                self._close_sinks()
+            try:  # the CPUs back first; a second Ctrl+C meanwhile must still close the sinks (and the rest)
+                core.__exit__(None, None, None)
             finally:
-                try:
-                    if feed is not None:
-                        feed.close()
+                try:  # the sinks first: the worker never touches them, and a second Ctrl+C must not cost the file
+                    self._close_sinks()
                 finally:
-                    if grabber is not None:
-                        grabber.close()
-                        stats.dropped = grabber.dropped
-                    self.source.close()
-            stats.seconds = time.perf_counter() - start
-            log.info(
-                "loop ended (%s): %d frames, %d dropped, %.1f s",
-                stats.stopped_by,
-                stats.frames,
-                stats.dropped,
-                stats.seconds,
-            )
+                    try:
+                        if feed is not None:
+                            feed.close()
+                    finally:
+                        if grabber is not None:
+                            grabber.close()
+                            stats.dropped = grabber.dropped
+                        self.source.close()
+                stats.seconds = time.perf_counter() - start
+                log.info(
+                    "loop ended (%s): %d frames, %d dropped, %.1f s",
+                    stats.stopped_by,
+                    stats.frames,
+                    stats.dropped,
+                    stats.seconds,
+                )
         return stats

@@ -278,3 +278,25 @@ def test_pipelined_loop_renders_on_a_cpu_of_its_own_and_gives_it_back(shared_dat
             pipe, open_source(shared_data / "videos" / "driving_d0.mp4"), [NullSink()], hook=hook, render_core=False
         ).run(max_frames=3)
         assert all(own == allowed for own, _ in seen)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="thread affinity needs Linux and at least 2 CPUs",
+)
+def test_a_loop_that_fails_gives_the_cpus_back(shared_data, monkeypatch):
+    import cv2
+
+    monkeypatch.delenv("TRYON_RENDER_CORE", raising=False)
+    allowed, threads = set(os.sched_getaffinity(0)), cv2.getNumThreads()
+    pinned: list[int] = []
+
+    def hook(frame, out, timings):
+        pinned.append(len(os.sched_getaffinity(0)))
+        raise RuntimeError("the app failed")
+
+    src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
+    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe, pytest.raises(RuntimeError, match="app"):
+        LiveLoop(pipe, src, [NullSink()], hook=hook).run(max_frames=5)
+    assert pinned == [1]
+    assert set(os.sched_getaffinity(0)) == allowed and cv2.getNumThreads() == threads

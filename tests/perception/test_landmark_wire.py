@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 from mediapipe.framework.formats import landmark_pb2
@@ -49,14 +51,24 @@ def test_another_layout_falls_back_to_the_attributes():
 def test_mediapipe_results_reuse_one_type_per_set_of_fields(shared_data):
     from mediapipe.python import solution_base
 
-    from tryon.perception.detector import _ReusedNamedTuples
+    from tryon.perception.detector import _process, _ReusedNamedTuples
 
     image = read_image(need_file(shared_data / "faces" / "deepface_img12.jpg"))
     with Perception(PerceptionOptions(mode="image")) as perception:
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        blank = np.zeros_like(rgb)
         assert perception.landmarks_rgb(rgb)
         assert solution_base.collections is _ReusedNamedTuples
-        first = perception._mesh.process(rgb)
-        second = perception._mesh.process(rgb)
-    assert type(first) is type(second) and first._fields == ("multi_face_landmarks",)
-    assert first.multi_face_landmarks is not None
+        first = _process(perception._mesh, rgb)
+        assert first._fields == ("multi_face_landmarks",) and first.multi_face_landmarks is not None
+        assert _process(perception._mesh, rgb) is first  # tryon's calls on one thread: one type
+        other: list[object] = []
+        worker = threading.Thread(target=lambda: other.append(_process(perception._mesh, rgb)))
+        worker.start()
+        worker.join()
+        assert other[0] is not first  # another thread's calls: a type of their own
+        # Anyone else's calls (an app using MediaPipe itself) keep a result of their own, as MediaPipe made them.
+        mine = perception._mesh.process(rgb)
+        empty = perception._mesh.process(blank)
+        assert mine is not empty and mine is not first
+        assert mine.multi_face_landmarks is not None and empty.multi_face_landmarks is None

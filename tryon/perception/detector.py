@@ -15,8 +15,8 @@ are meshed again in an upscaled square crop around each, and their landmarks map
 from __future__ import annotations
 
 import collections
-import functools
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
@@ -120,17 +120,39 @@ def _solutions() -> Any:
     return mp.solutions
 
 
-@functools.lru_cache(maxsize=64)
-def _output_type(typename: str, fields: tuple[str, ...]) -> type:
-    return collections.namedtuple(typename, fields)
+#: Marks tryon's own MediaPipe calls on each thread (see :func:`_process`) and holds that thread's result types.
+_reuse = threading.local()
+
+
+def _process(solution: Any, image: np.ndarray) -> Any:
+    """``solution.process(image)`` with its result type reused: read the result before this thread's next call.
+
+    MediaPipe returns the result *class* with the outputs set on it, so a reused type holds only the latest call's
+    outputs. Reuse is confined to these calls and to one thread: other threads' calls, and anyone else's use of
+    MediaPipe's solutions in the process, get a class of their own per result, as before.
+    """
+    _reuse.on = True
+    try:
+        return solution.process(image)
+    finally:
+        _reuse.on = False
 
 
 class _ReusedNamedTuples:
-    """Stands in for the ``collections`` module inside MediaPipe's ``solution_base``: same types, built once."""
+    """Stands in for the ``collections`` module inside MediaPipe's ``solution_base`` (see :func:`_process`)."""
 
     @staticmethod
-    def namedtuple(typename: str, field_names: Any) -> type:
-        return _output_type(typename, tuple(field_names))
+    def namedtuple(typename: str, field_names: Any, **kwargs: Any) -> type:
+        if kwargs or not getattr(_reuse, "on", False):
+            return collections.namedtuple(typename, field_names, **kwargs)
+        if isinstance(field_names, str):
+            field_names = field_names.replace(",", " ").split()
+        key = (typename, tuple(field_names))
+        types: dict[tuple[str, tuple[str, ...]], type] = _reuse.__dict__.setdefault("types", {})
+        made = types.get(key)
+        if made is None:
+            made = types[key] = collections.namedtuple(typename, key[1])
+        return made
 
 
 def _reuse_output_types() -> None:
@@ -139,7 +161,8 @@ def _reuse_output_types() -> None:
     ``SolutionBase.process`` (mediapipe 0.10.21, the pinned version) defines a new namedtuple class for every
     frame's result, about 0.2 ms of interpreter time on the perception worker, while the render thread waits for
     the interpreter lock (measured: 1.8 % of the live loop's frame time). The module's only use of ``collections``
-    is that call; the classes it gets are the same namedtuples, built once per set of fields.
+    is that call; the classes it gets are the same namedtuples, built once per set of fields and thread, for
+    tryon's own calls only (:func:`_process`).
     """
     from mediapipe.python import solution_base
 
@@ -149,7 +172,7 @@ def _reuse_output_types() -> None:
 
 def _segment(segmenter: Any, rgb: np.ndarray) -> np.ndarray:
     """A selfie segmenter's person probability over an RGB image (float32, zeros if it gives none)."""
-    mask = segmenter.process(rgb).segmentation_mask
+    mask = _process(segmenter, rgb).segmentation_mask
     return np.zeros(rgb.shape[:2], np.float32) if mask is None else np.asarray(mask, dtype=np.float32)
 
 
@@ -305,12 +328,12 @@ class Perception:
         """The full-range face detector's faces, as pixel boxes ``(x, y, width, height)``."""
         assert self._faces is not None
         shape = (rgb.shape[0], rgb.shape[1])
-        return [_face_box(d, shape) for d in self._faces.process(rgb).detections or ()]
+        return [_face_box(d, shape) for d in _process(self._faces, rgb).detections or ()]
 
     def _landmarks(self, rgb: np.ndarray, detected: list[tuple[float, float, float, float]]) -> tuple[np.ndarray, ...]:
         """Face mesh over the frame, then in a crop around each detected face it missed, up to ``max_faces``."""
         shape = (rgb.shape[0], rgb.shape[1])
-        faces = _mesh_points(self._mesh.process(rgb), shape)
+        faces = _mesh_points(_process(self._mesh, rgb), shape)
         if not detected:
             return tuple(faces)
         boxes = [Box.around(f) for f in faces]
@@ -335,7 +358,7 @@ class Perception:
         """
         to_crop = _crop_around(face)
         crop = cv2.warpAffine(rgb, to_crop, (_CROP_PX, _CROP_PX), flags=cv2.INTER_LINEAR)
-        found = _mesh_points(self._crop_mesh.process(crop), (_CROP_PX, _CROP_PX))
+        found = _mesh_points(_process(self._crop_mesh, crop), (_CROP_PX, _CROP_PX))
         if not found:
             return None
         points = min(found, key=lambda f: float(np.hypot(*(f[:, :2].mean(axis=0) - _CROP_PX / 2))))
@@ -349,7 +372,7 @@ class Perception:
         if self._segmenter is None:
             return None
         if self._general is None:
-            mask = self._segmenter.process(rgb).segmentation_mask
+            mask = _process(self._segmenter, rgb).segmentation_mask
             return None if mask is None else np.asarray(mask, dtype=np.float32)
         whole = np.maximum(_segment(self._segmenter, rgb), _segment(self._general, rgb))
         if not faces:
