@@ -297,7 +297,10 @@ class LiveLoop:
         record: keep every frame's timings in ``stats.history`` (benchmarks).
         render_core: pipelined, give the thread that renders a CPU of its own while the loop runs, the worker,
             MediaPipe and the decoder sharing the others (Linux, 2 CPUs or more; see
-            :class:`tryon._runtime.RenderCore`, ``TRYON_RENDER_CORE=0`` turns it off everywhere).
+            :class:`tryon._runtime.RenderCore`, ``TRYON_RENDER_CORE=0`` turns it off everywhere). Faster when the
+            loop has the machine to itself (2 cores: 16.3 -> 14.4 ms a frame for ``glam``), slower when another busy
+            program shares it (22.9 -> 26.0 ms beside one busy process): ``tryon cam``, which runs beside a video
+            call, turns it off.
 
     Example:
         >>> with Pipeline(look="evening") as pipe, WebcamSource(0) as cam, WindowSink() as win:  # doctest: +SKIP
