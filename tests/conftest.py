@@ -49,6 +49,13 @@ def shared_models() -> Path:
     return root
 
 
+#: For tests of thread CPU affinity (``tryon._runtime.RenderCore``): Linux, and at least 2 CPUs to split.
+needs_two_cpus = pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="thread affinity needs Linux and at least 2 CPUs",
+)
+
+
 def need_file(path: Path) -> Path:
     """Returns ``path``, failing the test (not skipping) when it is missing."""
     if not path.exists():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
+from tests.conftest import needs_two_cpus
 from tryon import _runtime
 from tryon.image import to_alpha8
 
@@ -65,12 +66,6 @@ def test_to_alpha8_takes_any_float_width():
 
 def _affinity(tid: int) -> set[int]:
     return set(os.sched_getaffinity(tid))
-
-
-needs_two_cpus = pytest.mark.skipif(
-    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
-    reason="thread affinity needs Linux and at least 2 CPUs",
-)
 
 
 class _Idle:

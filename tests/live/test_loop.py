@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import need_file
+from tests.conftest import need_file, needs_two_cpus
 from tryon.errors import SourceError
 from tryon.live import LiveLoop
 from tryon.looks import Look
@@ -248,10 +248,7 @@ def test_pipelined_loop_parses_at_most_one_frame_ahead_of_a_slow_sink(shared_dat
     assert {"capture", "perception", "parsing", "effects", "frame", "latency"} <= set(stats.recent)
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
-    reason="thread affinity needs Linux and at least 2 CPUs",
-)
+@needs_two_cpus
 def test_pipelined_loop_renders_on_a_cpu_of_its_own_and_gives_it_back(shared_data, monkeypatch):
     monkeypatch.delenv("TRYON_RENDER_CORE", raising=False)
     allowed = set(os.sched_getaffinity(0))
@@ -280,10 +277,7 @@ def test_pipelined_loop_renders_on_a_cpu_of_its_own_and_gives_it_back(shared_dat
         assert all(own == allowed for own, _ in seen)
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
-    reason="thread affinity needs Linux and at least 2 CPUs",
-)
+@needs_two_cpus
 def test_a_loop_that_fails_gives_the_cpus_back(shared_data, monkeypatch):
     import cv2
 

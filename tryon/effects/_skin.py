@@ -160,12 +160,16 @@ class SkinGrid:
         # Each cell's mean skin colour; a cell with (almost) no skin takes the patch's mean skin colour, so
         # interpolation and filters at the mask's edge see skin. OpenCV's masked arithmetic: numpy's boolean
         # indexing is slower.
-        total = float(cv2.sumElems(small_w)[0])
-        sums = cv2.sumElems(small)
-        mean = [v / (255.0 * total) for v in sums[:3]] if total > 1e-6 else [v / 255.0 for v in cv2.mean(pixels)[:3]]
-        small /= cv2.merge((cv2.max(small_w, 1e-4) * np.float32(255.0),) * 3)
         empty = cv2.compare(small_w, _EMPTY, cv2.CMP_LT)
-        if cv2.countNonZero(empty):
+        mean = None
+        if cv2.countNonZero(empty):  # the patch's mean, from the cell sums before they are divided
+            total = float(cv2.sumElems(small_w)[0])
+            sums = cv2.sumElems(small)
+            mean = (
+                [v / (255.0 * total) for v in sums[:3]] if total > 1e-6 else [v / 255.0 for v in cv2.mean(pixels)[:3]]
+            )
+        small /= cv2.merge((cv2.max(small_w, 1e-4) * np.float32(255.0),) * 3)
+        if mean is not None:
             cv2.subtract(small, small, dst=small, mask=empty)
             cv2.add(small, (*mean, 0.0), dst=small, mask=empty)
         return cls(patch, alpha3, pixels, small_w, small, cell, width / cell)
