@@ -1,29 +1,47 @@
-"""What the complexion effects share: a patch's skin on a coarse grid, and writing slow colour fields back.
+"""What the complexion effects share: the face's skin on coarse grids, painted by each effect, written once.
 
 Foundation, concealer, blush, contour, highlighter and smoothing change colour over areas far larger than a pore.
 So they work on a grid of square cells, a few pixels each: each cell holds the mean colour of its skin pixels
-(pixels outside the mask do not count, so eyes, brows and hair never bleed into the skin), the effect computes a
+(pixels outside the face's skin do not count, so eyes, brows and hair never bleed into it), an effect computes a
 new colour per cell in Lab, and the change is brought back to full resolution by bilinear interpolation and added
-to every pixel under the mask. Whatever is finer than a cell (pores, fine hairs, glints) passes through untouched,
-and the full-resolution work is a handful of cheap passes whatever the effect.
+to every pixel under the effect's mask. Whatever is finer than a cell (pores, fine hairs, glints) passes through
+untouched.
+
+The complexion effects of a look paint one :class:`SkinCanvas` per face (see :func:`apply_effects`): the face's
+pixels are read and averaged into cells once, each effect adds its change to one float buffer, the cells' colours
+follow each change (so the blush sees the foundation under it), and the frame is written once at the end. An
+effect applied on its own paints a canvas of its own, so it gives the same result either way.
 """
 
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from tryon.effects.base import Patch, is_blank
+from tryon.effects.base import Effect, is_blank
 from tryon.geometry import Box, RoiMask
-from tryon.parsing.frame_parse import Face
+from tryon.parsing.frame_parse import Face, FrameParse
 
-__all__ = ["CELLS_ACROSS", "SkinGrid", "add_field", "affine_map", "face_width"]
+__all__ = [
+    "CELLS_ACROSS",
+    "FINE_CELLS_ACROSS",
+    "SkinCanvas",
+    "SkinEffect",
+    "SkinGrid",
+    "affine_map",
+    "apply_effects",
+    "face_width",
+]
 
 #: Grid cells across the face (cheek to cheek), about: a cell is the size of a small blemish.
 CELLS_ACROSS = 64
+#: Cells across the face of the fine grid (smoothing's), about; its cells are at least 2 pixels, so pores stay below.
+FINE_CELLS_ACROSS = 128
 
 _EMPTY = 0.02  # cells with less skin than this count as empty
 
@@ -32,20 +50,6 @@ def face_width(face: Face) -> float:
     """The face's width in pixels, cheek to cheek (landmarks 234 and 454)."""
     p = face.points
     return max(math.hypot(float(p[454, 0] - p[234, 0]), float(p[454, 1] - p[234, 1])), 1.0)
-
-
-def add_field(view: np.ndarray, pixels: np.ndarray, delta: np.ndarray, weight: np.ndarray) -> None:
-    """Writes ``pixels + delta * weight`` into ``view``, rounded and saturated to uint8.
-
-    Args:
-        view: uint8 BGR pixels (a view into the frame).
-        pixels: the same pixels as float32 (0..255).
-        delta: float32 BGR change in 0..255 units, the view's size; overwritten.
-        weight: float32 per-pixel weight (0..1), over three channels like ``delta`` (OpenCV's arithmetic does not
-            broadcast); pixels of weight 0 stay byte-identical.
-    """
-    cv2.multiply(delta, weight, dst=delta)
-    cv2.add(delta, pixels, dst=view, dtype=cv2.CV_8U)  # OpenCV rounds and saturates (negatives to 0)
 
 
 def _unit(alpha: np.ndarray) -> np.ndarray:
@@ -94,85 +98,280 @@ def _aligned(box: Box, cell: int, shape: tuple[int, ...]) -> Box:
     return Box(x0, y0, x1, y1)
 
 
-@dataclass
-class SkinGrid:
-    """A patch's skin on a grid of square cells, about ``1 / CELLS_ACROSS`` of the face wide.
+def _merge3(channel: np.ndarray) -> np.ndarray:
+    """One channel repeated over three (OpenCV's arithmetic does not broadcast)."""
+    return cv2.merge((channel, channel, channel))
 
-    Attributes:
-        patch: the full-resolution patch the grid covers (its box is a whole number of cells).
-        alpha3: the patch's alpha over three channels (float32, 0..1), for writing BGR changes.
-        pixels: the patch's pixels as float32 BGR in 0..255.
-        weight: float32 share of skin (the averaging weight) in each cell, 0..1.
-        bgr: float32 BGR (0..1) mean skin colour of each cell; cells without skin hold the mean skin colour.
-        cell: the cell's side in pixels.
-        cells_per_face: grid cells per face width (for sizes given in face widths).
+
+def _colours(sums: np.ndarray, weight: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Cells' mean skin colours (float32 BGR, 0..1) from their skin-weighted sums (0..255 units) and skin shares.
+
+    A cell with (almost) no skin takes the mean skin colour of all the cells (or of ``fallback`` pixels when
+    there is no skin at all), so that interpolation and filters at the skin's edge see skin.
+    """
+    empty = cv2.compare(weight, _EMPTY, cv2.CMP_LT)
+    mean = None
+    if cv2.countNonZero(empty):  # the mean, from the cell sums before they are divided
+        total = float(cv2.sumElems(weight)[0])
+        totals = cv2.sumElems(sums)
+        mean = (
+            [v / (255.0 * total) for v in totals[:3]] if total > 1e-6 else [v / 255.0 for v in cv2.mean(fallback)[:3]]
+        )
+    # OpenCV's masked arithmetic: numpy's boolean indexing is slower.
+    bgr = cv2.divide(sums, _merge3(cv2.max(weight, 1e-4) * np.float32(255.0)))
+    if mean is not None:
+        cv2.subtract(bgr, bgr, dst=bgr, mask=empty)
+        cv2.add(bgr, (*mean, 0.0), dst=bgr, mask=empty)
+    return bgr
+
+
+@dataclass
+class _Level:
+    """The canvas's skin on one grid: cells of ``cell`` pixels, from the canvas's top-left corner."""
+
+    cell: int
+    weight: np.ndarray  # float32 share of skin in each cell, 0..1
+    sums: np.ndarray  # float32 BGR skin-weighted means of the cells' pixels as read (0..255 units)
+    pixels: np.ndarray = field(repr=False)  # the canvas's pixels (for a mean colour when there is no skin)
+    _bgr: np.ndarray | None = field(default=None, repr=False)
+    _empty: np.ndarray | None = field(default=None, repr=False)  # cells without skin (uint8 mask), if any
+    _total: float = field(default=0.0, repr=False)  # the skin's weight over all cells
+
+    def __post_init__(self) -> None:
+        self._total = float(cv2.sumElems(self.weight)[0])
+        empty = cv2.compare(self.weight, _EMPTY, cv2.CMP_LT)
+        if cv2.countNonZero(empty) and self._total > 1e-6:
+            self._empty = empty
+
+    @property
+    def bgr(self) -> np.ndarray:
+        """float32 BGR (0..1) mean skin colour of each cell as painted so far (computed when first read)."""
+        if self._bgr is None:
+            self._bgr = _colours(self.sums, self.weight, self.pixels)
+        return self._bgr
+
+    def move(self, cells: tuple[slice, slice], delta: np.ndarray) -> None:
+        """Adds a change (float32 BGR, 0..1) to some cells' colours; cells without skin follow the skin's mean.
+
+        The colours are a new array: grids made before keep what they read.
+        """
+        bgr = self.bgr.copy()
+        region = bgr[cells]
+        cv2.add(region, delta, dst=region)
+        if self._empty is not None:  # they hold the mean skin colour: they move by the skin's mean change
+            sums = cv2.sumElems(cv2.multiply(delta, _merge3(self.weight[cells])))
+            cv2.add(self.bgr, (*(v / self._total for v in sums[:3]), 0.0), dst=bgr, mask=self._empty)
+        self._bgr = bgr
+
+
+class SkinCanvas:
+    """One face's skin while complexion effects paint it; :meth:`flush` writes the result into the frame.
+
+    The canvas covers the face's skin (the ``face`` region: skin and nose) in whole cells, as float pixels that
+    effects paint in place. Effects ask it for a :class:`SkinGrid` over their own mask, on a coarse grid (about
+    ``CELLS_ACROSS`` cells across the face) or a fine one (``FINE_CELLS_ACROSS``, for smoothing); both grids'
+    cell colours follow every change, so each effect sees the skin as painted so far. Pixels no effect touched
+    are written back byte-identical.
 
     Example:
-        >>> grid = SkinGrid.over(frame, face.mask("cheeks"), face)  # doctest: +SKIP
+        >>> canvas = SkinCanvas.over(frame, face)  # doctest: +SKIP
+        >>> grid = canvas.grid(face.mask("cheeks"))  # doctest: +SKIP
+        >>> lab = grid.lab.copy(); lab[:, :, 1] += 10; grid.write(lab, 0.5)  # doctest: +SKIP
+        >>> canvas.flush()  # doctest: +SKIP
+    """
+
+    def __init__(self, frame: np.ndarray, face: Face, skin: RoiMask, box: Box, cells: tuple[int, int]) -> None:
+        self.face = face
+        self.box = box
+        self.width = face_width(face)
+        self._frame = frame
+        #: float32 BGR (0..255) pixels of the canvas's box, as painted so far.
+        self.pixels = frame[box.slices].astype(np.float32)
+        #: float32 (0..1) skin alpha over the box: the weight of each pixel in its cell's colour.
+        self.skin = _unit(skin.crop(box))
+        self._painted = False
+        # The fine grid, and the coarse one (a whole number of fine cells each) from it: block means of block means.
+        fine, coarse = cells
+        weight = _shrink(self.skin, fine)
+        sums = _shrink(cv2.multiply(self.pixels, _merge3(self.skin)), fine)
+        self._fine = _Level(fine, weight, sums, self.pixels)
+        self._coarse = self._fine
+        # Paints on one grid that the other has not caught up with (it does when a grid is next made on it).
+        self._to_fine: list[tuple[Box, np.ndarray, np.ndarray, bool, np.ndarray | None]] = []
+        self._to_coarse: np.ndarray | None = None  # the fine cells' moves
+        if coarse != fine:
+            k = coarse // fine
+            weight = _shrink(weight, k)
+            self._coarse = _Level(coarse, weight, _shrink(sums, k), self.pixels)
+
+    @classmethod
+    def over(cls, frame: np.ndarray, face: Face) -> SkinCanvas | None:
+        """The canvas over ``face``'s skin in ``frame``, or None when the face shows no skin."""
+        skin = face.mask("face")
+        if is_blank(skin):
+            return None
+        width = face_width(face)
+        fine = max(2, round(width / FINE_CELLS_ACROSS))
+        coarse = fine * max(1, round(width / CELLS_ACROSS / fine))
+        box = _aligned(skin.box, coarse, frame.shape)
+        if box.empty:
+            return None
+        return cls(frame, face, skin, box, (fine, coarse))
+
+    def grid(self, mask: RoiMask, *, pad: int = 0, skin_weights: bool = False, fine: bool = False) -> SkinGrid | None:
+        """A grid over ``mask``'s box (grown by ``pad`` pixels, kept on the canvas), or None when it is empty there.
+
+        Args:
+            mask: the effect's mask: where its change is written, and by how much.
+            pad: pixels to grow the box by, to see the skin around the mask.
+            skin_weights: weigh the cells by their share of skin rather than of ``mask`` (the grid's ``weight``).
+            fine: the fine grid (about ``FINE_CELLS_ACROSS`` cells across the face) instead of the coarse one.
+        """
+        if is_blank(mask):
+            return None
+        level = self._fine if fine else self._coarse
+        self._catch_up(level)
+        c, canvas = level.cell, self.box
+        wanted = mask.box.grow(pad) if pad else mask.box
+        # Whole cells of the canvas's grid, inside the canvas.
+        x0 = canvas.x0 + max(0, (wanted.x0 - canvas.x0) // c) * c
+        y0 = canvas.y0 + max(0, (wanted.y0 - canvas.y0) // c) * c
+        x1 = canvas.x0 + min(canvas.width, -(-(wanted.x1 - canvas.x0) // c) * c)
+        y1 = canvas.y0 + min(canvas.height, -(-(wanted.y1 - canvas.y0) // c) * c)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        box = Box(x0, y0, x1, y1)
+        within = box.relative_to(canvas)
+        cells = (slice(within.y0 // c, within.y1 // c), slice(within.x0 // c, within.x1 // c))
+        alpha = _unit(mask.crop(box))
+        coverage = _shrink(alpha, c)
+        weight = level.weight[cells] if skin_weights else coverage
+        return SkinGrid(self, level, box, within, cells, alpha, weight, coverage)
+
+    def flush(self) -> None:
+        """Writes what was painted into the frame (rounded and saturated to uint8)."""
+        if self._painted:
+            # OpenCV rounds and saturates (negatives to 0); an untouched pixel gets its own value back.
+            cv2.add(self.pixels, (0.0, 0.0, 0.0, 0.0), dst=self._frame[self.box.slices], dtype=cv2.CV_8U)
+            self._painted = False
+
+    def _paint(
+        self,
+        grid: SkinGrid,
+        full: np.ndarray,
+        factor: np.ndarray | None,
+        change: np.ndarray,
+        multiply: bool,
+        gain: np.ndarray | None,
+    ) -> None:
+        """Paints ``full * alpha`` on the grid's part of the canvas, after scaling what is there by ``factor``.
+
+        ``factor`` is per pixel (one channel) or None; ``change``, ``multiply`` and ``gain`` are the per-cell
+        change as :meth:`SkinGrid.add` took it, for the cells' colours.
+        """
+        pixels = self.pixels[grid.within.slices]
+        if factor is not None:
+            cv2.multiply(pixels, _merge3(factor), dst=pixels)
+        cv2.accumulateProduct(full, grid.alpha3, pixels)
+        self._painted = True
+        # The cells' colours follow, each by the share of its skin under the mask.
+        level, fine = grid.level, self._fine
+        if level is fine:
+            moved = _moved(fine, grid.cells, grid.coverage, change, multiply, gain)
+            fine.move(grid.cells, moved)
+            if self._coarse is not fine:
+                if self._to_coarse is None:
+                    self._to_coarse = np.zeros_like(fine.bgr)
+                region = self._to_coarse[grid.cells]
+                cv2.add(region, moved, dst=region)
+        else:
+            level.move(grid.cells, _moved(level, grid.cells, grid.coverage, change, multiply, gain))
+            self._to_fine.append((grid.within, grid.alpha, change, multiply, gain))
+
+    def _catch_up(self, level: _Level) -> None:
+        """Brings ``level``'s cells up to date with what was painted on the other grid."""
+        fine, coarse = self._fine, self._coarse
+        if level is coarse and self._to_coarse is not None:  # each coarse cell: its fine cells' weighted mean
+            k = coarse.cell // fine.cell
+            moved = _shrink(cv2.multiply(self._to_coarse, _merge3(fine.weight)), k)
+            everywhere = (slice(None), slice(None))
+            coarse.move(everywhere, cv2.divide(moved, _merge3(cv2.max(coarse.weight, 1e-4))))
+            self._to_coarse = None
+        elif level is fine and level is not coarse:  # each fine cell: the coarse change there, on its own skin
+            k = coarse.cell // fine.cell
+            for within, alpha, change, multiply, gain in self._to_fine:
+                cells = (
+                    slice(within.y0 // fine.cell, within.y1 // fine.cell),
+                    slice(within.x0 // fine.cell, within.x1 // fine.cell),
+                )
+                size = (change.shape[1] * k, change.shape[0] * k)
+                change = cv2.resize(change, size, interpolation=cv2.INTER_LINEAR)
+                gain = None if gain is None else cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR)
+                fine.move(cells, _moved(fine, cells, _shrink(alpha, fine.cell), change, multiply, gain))
+            self._to_fine.clear()
+
+
+def _moved(
+    level: _Level,
+    cells: tuple[slice, slice],
+    coverage: np.ndarray,
+    change: np.ndarray,
+    multiply: bool,
+    gain: np.ndarray | None,
+) -> np.ndarray:
+    """How far the cells' skin colours (0..1) move when ``change`` is painted over ``coverage`` of each cell.
+
+    ``coverage`` is the mask's mean over each cell; over the cell's share of skin (the masks lie on the skin), it
+    is the share of its skin that the change reaches.
+    """
+    bgr = level.bgr[cells]
+    moved = cv2.multiply(change, bgr) if multiply else change * np.float32(1.0 / 255.0)
+    if gain is not None:
+        cv2.add(moved, cv2.multiply(bgr, _merge3(gain)), dst=moved)
+    share = cv2.min(cv2.divide(coverage, cv2.max(level.weight[cells], 1e-4)), 1.0)
+    return cv2.multiply(moved, _merge3(share))
+
+
+@dataclass
+class SkinGrid:
+    """The part of a :class:`SkinCanvas` under one effect's mask, on the coarse or the fine grid.
+
+    Attributes:
+        canvas: the canvas it paints.
+        level: the canvas's grid it uses.
+        box: its box in the frame, a whole number of cells.
+        within: the same box relative to the canvas.
+        cells: its cells' rows and columns in the canvas's grid.
+        alpha: the effect's mask over the box (float32, 0..1): where and how much the change is written.
+        weight: float32 share of the mask (or of skin, for ``skin_weights``) in each cell, 0..1.
+        coverage: float32 share of the mask in each cell, 0..1.
+
+    Example:
+        >>> grid = canvas.grid(face.mask("cheeks"))  # doctest: +SKIP
         >>> lab = grid.lab.copy(); lab[:, :, 1] += 10  # doctest: +SKIP
         >>> grid.write(lab, 0.5)  # doctest: +SKIP
     """
 
-    patch: Patch
-    alpha3: np.ndarray
-    pixels: np.ndarray
+    canvas: SkinCanvas
+    level: _Level
+    box: Box
+    within: Box
+    cells: tuple[slice, slice]
+    alpha: np.ndarray
     weight: np.ndarray
-    bgr: np.ndarray
-    cell: int
-    cells_per_face: float
+    coverage: np.ndarray
+    _alpha3: np.ndarray | None = field(default=None, repr=False)
     _lab: np.ndarray | None = field(default=None, repr=False)
 
-    @classmethod
-    def over(
-        cls,
-        frame: np.ndarray,
-        mask: RoiMask,
-        face: Face,
-        *,
-        pad: int = 0,
-        skin: RoiMask | None = None,
-        cells_across: float = CELLS_ACROSS,
-    ) -> SkinGrid | None:
-        """The grid over ``mask``'s box (grown by ``pad`` pixels), or None when the mask is empty.
+    @property
+    def cell(self) -> int:
+        """The cell's side in pixels."""
+        return self.level.cell
 
-        Args:
-            frame: the frame (the patch is a view into it).
-            mask: the effect's mask; the patch's alpha.
-            face: the face (for its size).
-            pad: pixels to grow the box by, to see the skin around the mask.
-            skin: the pixels to average into the cells; ``mask`` by default.
-            cells_across: grid cells across the face.
-        """
-        if is_blank(mask):
-            return None
-        width = face_width(face)
-        cell = max(1, round(width / cells_across))
-        box = _aligned(mask.box.grow(pad) if pad else mask.box, cell, frame.shape)
-        if box.empty:
-            return None
-        alpha = _unit(mask.crop(box))
-        patch = Patch(box, frame[box.slices], alpha)
-        alpha3 = cv2.merge((alpha, alpha, alpha))
-        w, w3 = (alpha, alpha3) if skin is None else (_unit(skin.crop(box)), None)
-        pixels = patch.view.astype(np.float32)
-        small_w = _shrink(w, cell)
-        small = _shrink(cv2.multiply(pixels, cv2.merge((w, w, w)) if w3 is None else w3), cell)
-        # Each cell's mean skin colour; a cell with (almost) no skin takes the patch's mean skin colour, so
-        # interpolation and filters at the mask's edge see skin. OpenCV's masked arithmetic: numpy's boolean
-        # indexing is slower.
-        empty = cv2.compare(small_w, _EMPTY, cv2.CMP_LT)
-        mean = None
-        if cv2.countNonZero(empty):  # the patch's mean, from the cell sums before they are divided
-            total = float(cv2.sumElems(small_w)[0])
-            sums = cv2.sumElems(small)
-            mean = (
-                [v / (255.0 * total) for v in sums[:3]] if total > 1e-6 else [v / 255.0 for v in cv2.mean(pixels)[:3]]
-            )
-        small /= cv2.merge((cv2.max(small_w, 1e-4) * np.float32(255.0),) * 3)
-        if mean is not None:
-            cv2.subtract(small, small, dst=small, mask=empty)
-            cv2.add(small, (*mean, 0.0), dst=small, mask=empty)
-        return cls(patch, alpha3, pixels, small_w, small, cell, width / cell)
+    @property
+    def cells_per_face(self) -> float:
+        """Grid cells per face width (for sizes given in face widths)."""
+        return self.canvas.width / self.level.cell
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -180,18 +379,32 @@ class SkinGrid:
         return (self.weight.shape[0], self.weight.shape[1])
 
     @property
+    def bgr(self) -> np.ndarray:
+        """float32 BGR (0..1) mean skin colour of each cell as painted so far; cells without skin hold the mean."""
+        return self.level.bgr[self.cells]
+
+    @property
     def lab(self) -> np.ndarray:
-        """The cells' colours in float32 Lab (L in 0..100); computed once, do not modify in place."""
+        """The cells' colours in float32 Lab (L in 0..100); do not modify in place."""
         if self._lab is None:
             self._lab = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2Lab)
         return self._lab
 
-    def cells(self, mask: RoiMask) -> np.ndarray:
+    @property
+    def alpha3(self) -> np.ndarray:
+        """``alpha`` over three channels, for BGR arithmetic."""
+        if self._alpha3 is None:
+            self._alpha3 = _merge3(self.alpha)
+        return self._alpha3
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """The box's pixels as painted so far (float32 BGR, 0..255; a view into the canvas: do not modify)."""
+        return self.canvas.pixels[self.within.slices]
+
+    def cells_of(self, mask: RoiMask) -> np.ndarray:
         """Another mask's alpha (float32, 0..1) averaged over the grid's cells."""
-        alpha = _unit(mask.crop(self.patch.box))
-        if self.cell == 1:
-            return alpha
-        return cv2.resize(alpha, self.shape[::-1], interpolation=cv2.INTER_AREA)
+        return cv2.resize(_unit(mask.crop(self.box)), self.shape[::-1], interpolation=cv2.INTER_AREA)
 
     def sigma(self, faces: float) -> float:
         """A length given in face widths, in cells."""
@@ -240,47 +453,118 @@ class SkinGrid:
 
     def upsample(self, cells: np.ndarray) -> np.ndarray:
         """A grid array brought to the patch's full resolution (bilinear)."""
-        if self.cell == 1:
-            return cells
-        height, width = self.patch.alpha.shape
-        return cv2.resize(cells, (width, height), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(cells, (self.box.width, self.box.height), interpolation=cv2.INTER_LINEAR)
 
-    def delta(
+    def change(
         self,
         target_lab: np.ndarray,
         fade: np.ndarray | None = None,
         multiply: bool = False,
         amount: float = 1.0,
     ) -> np.ndarray:
-        """The full-resolution change (float32 BGR, 0..255 units) that moves each cell to ``target_lab``.
+        """The change of each cell (float32 BGR) that moves it to ``target_lab``, for :meth:`add`.
 
         Args:
             target_lab: the new Lab colour of each cell.
             fade: per-cell factor (0..1) on the change, for soft edges computed on the grid.
-            multiply: scale each pixel by its cell's change (keeps relative contrast, like a multiply blend)
-                instead of adding the same offset to every pixel of the cell.
+            multiply: a factor on each pixel (keeps relative contrast, like a multiply blend: the change is
+                ``new / old - 1``) instead of an offset added to every pixel of the cell (in 0..255 units).
             amount: a factor on the whole change (applied on the grid, where it costs nothing).
         """
         target = cv2.cvtColor(target_lab.astype(np.float32, copy=False), cv2.COLOR_Lab2BGR)
+        bgr = self.bgr
         if multiply:
-            change = target / np.maximum(self.bgr, 1.0 / 255.0) - np.float32(1.0)
+            change = target / np.maximum(bgr, 1.0 / 255.0) - np.float32(1.0)
             np.clip(change, -0.9, 2.0, out=change)
             change *= np.float32(amount)
         else:
-            change = (target - self.bgr) * np.float32(255.0 * amount)
+            change = (target - bgr) * np.float32(255.0 * amount)
         if fade is not None:
-            fade = fade.astype(np.float32, copy=False)
-            cv2.multiply(change, cv2.merge((fade, fade, fade)), dst=change)
+            cv2.multiply(change, _merge3(fade.astype(np.float32, copy=False)), dst=change)
+        return change
+
+    def add(
+        self,
+        change: np.ndarray,
+        *,
+        multiply: bool = False,
+        gain: np.ndarray | None = None,
+        extra: np.ndarray | None = None,
+    ) -> None:
+        """Paints a change of the cells onto the pixels under the mask (by its alpha), keeping their texture.
+
+        Args:
+            change: per-cell float32 BGR change, as :meth:`change` gives it (an offset in 0..255 units, or with
+                ``multiply`` a factor minus 1); brought to full resolution by bilinear interpolation.
+            multiply: ``change`` scales each pixel instead of being added to it.
+            gain: per-cell factor minus 1 (one channel) on the pixels themselves, their texture included: the
+                pixel becomes ``pixel * (1 + gain * alpha) + change * alpha``.
+            extra: a full-resolution float32 BGR change added with ``change`` (fine detail such as sparkles; it
+                does not count in the cells' colours).
+        """
         full = self.upsample(change)
         if multiply:
             cv2.multiply(full, self.pixels, dst=full)
-        return full
+        if extra is not None:
+            cv2.add(full, extra, dst=full)
+        factor = None
+        if gain is not None:
+            factor = cv2.multiply(self.upsample(gain), self.alpha)
+            factor += np.float32(1.0)
+        self.canvas._paint(self, full, factor, change, multiply, gain)
 
     def write(
         self, target_lab: np.ndarray, amount: float, fade: np.ndarray | None = None, multiply: bool = False
     ) -> None:
-        """Moves the patch's pixels toward ``target_lab`` by the mask's alpha times ``amount``, keeping texture.
+        """Moves the pixels under the mask toward ``target_lab`` by the mask's alpha times ``amount``, keeping texture.
 
-        See :meth:`delta` for ``fade`` and ``multiply``.
+        See :meth:`change` for ``fade`` and ``multiply``.
         """
-        add_field(self.patch.view, self.pixels, self.delta(target_lab, fade, multiply, amount), self.alpha3)
+        self.add(self.change(target_lab, fade, multiply, amount), multiply=multiply)
+
+
+class SkinEffect(Effect):
+    """A complexion effect: it paints a face's :class:`SkinCanvas` (shared with the complexion effects beside it).
+
+    Subclasses implement :meth:`paint`; applied alone, the effect paints a canvas of its own.
+    """
+
+    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+        canvas = SkinCanvas.over(frame, face)
+        if canvas is not None:
+            self.paint(canvas, face, parse)
+            canvas.flush()
+
+    @abstractmethod
+    def paint(self, canvas: SkinCanvas, face: Face, parse: FrameParse) -> None:
+        """Paints the effect on one face's canvas."""
+
+
+def apply_effects(effects: Sequence[Effect], frame: np.ndarray, parse: FrameParse) -> np.ndarray:
+    """Applies effects in order to ``frame`` in place; consecutive complexion effects share one canvas per face.
+
+    The result is the same as applying each in turn, but each face's skin is read, averaged and written once for
+    the whole run of complexion effects instead of once per effect.
+    """
+    i = 0
+    while i < len(effects):
+        effect = effects[i]
+        if not isinstance(effect, SkinEffect):
+            effect.apply(frame, parse)
+            i += 1
+            continue
+        run: list[SkinEffect] = []
+        while i < len(effects):
+            painter = effects[i]
+            if not isinstance(painter, SkinEffect):
+                break
+            if getattr(painter.options, "intensity", 1.0) > 0:
+                run.append(painter)
+            i += 1
+        for face in parse.faces if run else ():
+            canvas = SkinCanvas.over(frame, face)
+            if canvas is not None:
+                for painter in run:
+                    painter.paint(canvas, face, parse)
+                canvas.flush()
+    return frame

@@ -8,8 +8,7 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._skin import SkinGrid, affine_map
-from tryon.effects.base import Effect
+from tryon.effects._skin import SkinCanvas, SkinEffect, affine_map
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
@@ -33,7 +32,7 @@ class BlushOptions:
     intensity: float = field(default=0.6, metadata=option_range(0.0, 1.0))
 
 
-class Blush(Effect):
+class Blush(SkinEffect):
     """Blush on the cheeks ("cheeks" region).
 
     In Lab the cheeks take the shade's a*/b* (keeping half of their own variation) while their lightness barely
@@ -47,9 +46,9 @@ class Blush(Effect):
     Options = BlushOptions
     options: BlushOptions
 
-    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+    def paint(self, canvas: SkinCanvas, face: Face, parse: FrameParse) -> None:
         o = self.options
-        grid = SkinGrid.over(frame, face.mask("cheeks"), face)
+        grid = canvas.grid(face.mask("cheeks"))
         if grid is None:
             return
         lab = grid.lab

@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._skin import SkinGrid, face_width
-from tryon.effects.base import Effect
+from tryon.effects._skin import SkinCanvas, SkinEffect, face_width
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
@@ -37,7 +36,7 @@ class ConcealerOptions:
     intensity: float = field(default=0.7, metadata=option_range(0.0, 1.0))
 
 
-class Concealer(Effect):
+class Concealer(SkinEffect):
     """Concealer under the eyes ("under_eye" region).
 
     The colour to reach is taken from the skin just around the under-eye area (or from ``color``); the
@@ -51,14 +50,14 @@ class Concealer(Effect):
     Options = ConcealerOptions
     options: ConcealerOptions
 
-    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+    def paint(self, canvas: SkinCanvas, face: Face, parse: FrameParse) -> None:
         o = self.options
         under = face.mask("under_eye")
-        grid = SkinGrid.over(frame, under, face, pad=round(_REFERENCE * face_width(face)), skin=face.mask("face"))
+        grid = canvas.grid(under, pad=round(_REFERENCE * face_width(face)), skin_weights=True)
         if grid is None:
             return
         lab = grid.lab
-        inside = grid.cells(under)
+        inside = grid.cells_of(under)
         # The skin the under-eye should look like: the surrounding skin, spread into the under-eye area.
         around = grid.smooth(lab, _REFERENCE / 2, grid.weight * (1.0 - inside) ** 2)
         broad = grid.smooth(lab, _BROAD, grid.weight)

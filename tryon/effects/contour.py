@@ -8,8 +8,7 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._skin import SkinGrid, affine_map
-from tryon.effects.base import Effect
+from tryon.effects._skin import SkinCanvas, SkinEffect, affine_map
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
@@ -32,7 +31,7 @@ class ContourOptions:
     intensity: float = field(default=0.5, metadata=option_range(0.0, 1.0))
 
 
-class Contour(Effect):
+class Contour(SkinEffect):
     """Contour under the cheekbones, at the temples and along the jaw ("contour" region).
 
     Lightness is multiplied by the shade's (L * L_shade / 100, the Lab form of a multiply blend), so the shadow
@@ -47,9 +46,9 @@ class Contour(Effect):
     Options = ContourOptions
     options: ContourOptions
 
-    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+    def paint(self, canvas: SkinCanvas, face: Face, parse: FrameParse) -> None:
         o = self.options
-        grid = SkinGrid.over(frame, face.mask("contour"), face)
+        grid = canvas.grid(face.mask("contour"))
         if grid is None:
             return
         lab = grid.lab

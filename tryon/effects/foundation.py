@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._skin import SkinGrid, affine_map
-from tryon.effects.base import Effect
+from tryon.effects._skin import SkinCanvas, SkinEffect, affine_map
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
@@ -37,7 +36,7 @@ class FoundationOptions:
     intensity: float = field(default=0.7, metadata=option_range(0.0, 1.0))
 
 
-class Foundation(Effect):
+class Foundation(SkinEffect):
     """Foundation over the facial skin ("face" region: skin and nose, never eyes, brows or lips).
 
     The skin's colour is split, on a coarse grid, into the face's lighting (broad changes, kept), blotches
@@ -53,9 +52,9 @@ class Foundation(Effect):
     Options = FoundationOptions
     options: FoundationOptions
 
-    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+    def paint(self, canvas: SkinCanvas, face: Face, parse: FrameParse) -> None:
         o = self.options
-        grid = SkinGrid.over(frame, face.mask("face"), face)
+        grid = canvas.grid(face.mask("face"))
         if grid is None:
             return
         lab = grid.lab

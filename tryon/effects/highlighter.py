@@ -8,8 +8,7 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._skin import SkinGrid, add_field
-from tryon.effects.base import Effect
+from tryon.effects._skin import SkinCanvas, SkinEffect
 from tryon.effects.texture import sparkle_field
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -37,7 +36,7 @@ class HighlighterOptions:
     shimmer: float = field(default=0.0, metadata=option_range(0.0, 1.0))
 
 
-class Highlighter(Effect):
+class Highlighter(SkinEffect):
     """Highlighter on the cheekbones, nose bridge, cupid's bow and chin ("highlight" region).
 
     The skin is lightened toward white and tinted toward ``color``, more where it is already lit (so the sheen
@@ -51,9 +50,9 @@ class Highlighter(Effect):
     Options = HighlighterOptions
     options: HighlighterOptions
 
-    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+    def paint(self, canvas: SkinCanvas, face: Face, parse: FrameParse) -> None:
         o = self.options
-        grid = SkinGrid.over(frame, face.mask("highlight"), face)
+        grid = canvas.grid(face.mask("highlight"))
         if grid is None:
             return
         lab = grid.lab
@@ -68,14 +67,13 @@ class Highlighter(Effect):
         if o.shimmer <= 0:
             grid.write(target, o.intensity)
             return
-        delta = grid.delta(target)
-        sparkle = sparkle_field(grid.patch.box, face, density=_SPARKLE_DENSITY, seed=11)
+        change = grid.change(target)
+        sparkle = sparkle_field(grid.box, face, density=_SPARKLE_DENSITY, seed=11)
         sparkle *= grid.upsample(0.5 + 0.5 * lit) * np.float32(_SPARKLE_GAIN * o.shimmer)
         np.minimum(sparkle, 1.0, out=sparkle)
         # Each sparkle takes the pixel part of the way to white; the intensity scales the sheen and the sparkles.
-        room = cv2.add(grid.pixels, delta)
+        room = cv2.add(grid.pixels, grid.upsample(change))
         np.subtract(np.float32(255.0), room, out=room)
         sparkle *= np.float32(o.intensity)
         cv2.multiply(room, cv2.merge((sparkle, sparkle, sparkle)), dst=room)
-        cv2.scaleAdd(delta, o.intensity, room, dst=delta)
-        add_field(grid.patch.view, grid.pixels, delta, grid.alpha3)
+        grid.add(change * np.float32(o.intensity), extra=room)

@@ -7,14 +7,12 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from tryon.effects._skin import SkinGrid, add_field, face_width
-from tryon.effects.base import Effect
+from tryon.effects._skin import SkinCanvas, SkinEffect
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
 __all__ = ["Smoothing", "SmoothingOptions"]
 
-_CELLS_ACROSS = 128  # a finer grid than the colour effects': fine lines are smoothed, pores are kept
 _RADIUS = 0.035  # face widths: the guided filter's window radius (blemishes and unevenness up to ~2x this)
 _EPS = 0.05**2  # variance below which a window counts as flat skin (in 0..1 colour units); edges are above
 
@@ -33,7 +31,7 @@ class SmoothingOptions:
     detail: float = field(default=0.8, metadata=option_range(0.0, 1.0))
 
 
-class Smoothing(Effect):
+class Smoothing(SkinEffect):
     """Evens out the facial skin ("face" region) without blurring pores, eyes, nostrils or lips.
 
     The skin is split in two: a grid of cells about 1/128 of the face wide, averaged over skin only, and the
@@ -49,17 +47,15 @@ class Smoothing(Effect):
     Options = SmoothingOptions
     options: SmoothingOptions
 
-    def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
+    def paint(self, canvas: SkinCanvas, face: Face, parse: FrameParse) -> None:
         o = self.options
-        # Cells of at least 2 pixels, so that pores always lie below the grid.
-        cells = min(_CELLS_ACROSS, face_width(face) / 2.0)
-        grid = SkinGrid.over(frame, face.mask("face"), face, cells_across=cells)
+        grid = canvas.grid(face.mask("face"), fine=True)
         if grid is None:
             return
         smooth, edges = _fast_guided_filter(grid.bgr, grid.sigma(_RADIUS), _EPS)
         amount = np.float32(o.intensity)
         change = (smooth - grid.bgr) * (np.float32(255.0) * amount)
-        pixels = grid.pixels
+        gain = None
         if o.detail < 1.0:
             # Also fade the texture below the grid (pixel minus its cell), on flat skin well inside the mask:
             # pixel + change + k * (pixel - cell), with k < 0, is pixel * (1 + k) + (change - k * cell). Weighted
@@ -67,10 +63,8 @@ class Smoothing(Effect):
             flat = np.clip(1.0 - 2.0 * edges, 0.0, 1.0) * np.clip(grid.weight * 2.0 - 1.0, 0.0, 1.0)
             k = flat * (np.float32(o.detail - 1.0) * amount)
             change -= grid.bgr * cv2.merge((k * np.float32(255.0),) * 3)
-            gain = cv2.multiply(grid.upsample(k), grid.patch.alpha)
-            gain += np.float32(1.0)
-            pixels = cv2.multiply(pixels, cv2.merge((gain, gain, gain)))
-        add_field(grid.patch.view, pixels, grid.upsample(change), grid.alpha3)
+            gain = k
+        grid.add(change, gain=gain)
 
 
 def _fast_guided_filter(src: np.ndarray, radius: float, eps: float) -> tuple[np.ndarray, np.ndarray]:

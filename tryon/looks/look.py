@@ -25,6 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 from tryon.color import Color
+from tryon.effects._skin import apply_effects
 from tryon.effects.base import EFFECTS, Effect
 from tryon.errors import LookError
 from tryon.looks.loader import LOOK_SUFFIXES, read_look_file, resolve_look
@@ -108,12 +109,9 @@ class Look:
     def render(self, frame: np.ndarray, parse: FrameParse) -> np.ndarray:
         """Applies the look to ``frame`` in place and returns it; faces listed in ``faces`` get their own look."""
         if not self.faces:
-            for effect in self.effects:
-                effect.apply(frame, parse)
-            return frame
+            return apply_effects(self.effects, frame, parse)
         default = parse.only((f.id for f in parse.faces if f.id not in self.faces), split_body=self._reads_body())
-        for effect in self.effects:
-            effect.apply(frame, default)
+        apply_effects(self.effects, frame, default)
         for face_id, look in self.faces.items():
             if any(f.id == face_id for f in parse.faces):
                 look.render(frame, parse.only([face_id], split_body=look._reads_body()))
