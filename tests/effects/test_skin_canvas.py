@@ -117,3 +117,30 @@ def test_a_run_keeps_the_invariants_on_any_content(face_case, kind):
         outside_unchanged(frame, out, [parse.faces[0].mask(m) for m in MASKS])
 
     check()
+
+
+def test_the_skin_by_the_frame_edge_is_painted_when_the_face_is_larger_than_the_frame(face_case):
+    # Given a close-up: the face's skin spans the whole width of a frame that is not a whole number of cells wide
+    face = face_case.parse.faces[0]
+    scale = 432.0 / float(np.linalg.norm(face.points[454] - face.points[234]))
+    centre = face.points.mean(axis=0) * scale
+    offset = (round(SHAPE[1] * 0.5 - centre[0]), round(SHAPE[0] * 0.12 - centre[1]))
+    parse = moved_parse(face_case.parse, SHAPE, scale, offset)
+    skin = parse.faces[0].mask("face").full(SHAPE) >= 200
+    assert skin[:, 0].any() and skin[:, -1].any()
+    frame = np.full((*SHAPE, 3), (120, 140, 170), np.uint8)
+    canvas = SkinCanvas.over(frame.copy(), parse.faces[0])
+    assert canvas is not None
+    grid = canvas.grid(parse.faces[0].mask("face"))
+    assert grid is not None and SHAPE[1] % grid.cell != 0
+    # When the run paints it (and when the foundation is applied alone)
+    together = apply_effects(_effects(), frame.copy(), parse)
+    alone = create_effect("foundation", RUN["foundation"]).apply(frame.copy(), parse)
+    # Then the skin changes up to the frame's edges: no bare strip where the last whole cell ends
+    for out in (together, alone):
+        changed = np.abs(out.astype(np.int16) - frame).max(axis=2) >= 3
+        assert changed[skin].all(), f"{int((skin & ~changed).sum())} skin pixels left bare"
+    # ... and as much by the edges as elsewhere (the cells past the frame's edge repeat it, not bare of skin)
+    moved = np.abs(alone.astype(np.float32) - frame).sum(axis=2)
+    for edge in (slice(0, 4), slice(-4, None)):
+        assert moved[:, edge][skin[:, edge]].mean() > 0.9 * np.median(moved[skin])

@@ -10,7 +10,8 @@ untouched.
 The complexion effects of a look paint one :class:`SkinCanvas` per face (see :func:`apply_effects`): the face's
 pixels are read and averaged into cells once, each effect adds its change to one float buffer, the cells' colours
 follow each change (so the blush sees the foundation under it), and the frame is written once at the end. An
-effect applied on its own paints a canvas of its own, so it gives the same result either way.
+effect applied on its own paints a canvas of its own, as in a run of one; a longer run gives about what applying
+its effects one by one gives (the frame is not rounded to 8 bits between them).
 """
 
 from __future__ import annotations
@@ -83,19 +84,30 @@ def _shrink(image: np.ndarray, cell: int) -> np.ndarray:
 
 
 def _aligned(box: Box, cell: int, shape: tuple[int, ...]) -> Box:
-    """``box`` grown to whole cells (so the grid is an exact, fast downscale), kept inside the frame."""
+    """``box`` grown to whole cells (so the grid is an exact, fast downscale), kept inside the frame where it fits.
+
+    Where whole cells do not fit in the frame (a face larger than the frame), the box reaches past the frame's
+    start rather than leave the skin by the frame's edge out.
+    """
     h, w = shape[:2]
 
     def span(lo: int, hi: int, size: int) -> tuple[int, int]:
         n = -(-(hi - lo) // cell) * cell
-        if n > size:
-            n = size // cell * cell
         lo = min(max(lo, 0), size - n)
         return lo, lo + n
 
     x0, x1 = span(box.x0, box.x1, w)
     y0, y1 = span(box.y0, box.y1, h)
     return Box(x0, y0, x1, y1)
+
+
+def _past_edge(image: np.ndarray, inside: Box, box: Box) -> np.ndarray:
+    """``image`` (over ``inside``, the part of ``box`` in the frame) over all of ``box``, its edges repeated."""
+    if inside == box:
+        return image
+    within = inside.relative_to(box)
+    bottom, right = box.height - within.y1, box.width - within.x1
+    return cv2.copyMakeBorder(image, within.y0, bottom, within.x0, right, cv2.BORDER_REPLICATE)
 
 
 def _merge3(channel: np.ndarray) -> np.ndarray:
@@ -153,7 +165,7 @@ class _Level:
     def move(self, cells: tuple[slice, slice], delta: np.ndarray) -> None:
         """Adds a change (float32 BGR, 0..1) to some cells' colours; cells without skin follow the skin's mean.
 
-        The colours are a new array: grids made before keep what they read.
+        The colours are a new array: arrays read before (a grid's ``bgr``) keep their values.
         """
         bgr = self.bgr.copy()
         region = bgr[cells]
@@ -168,7 +180,8 @@ class SkinCanvas:
     """One face's skin while complexion effects paint it; :meth:`flush` writes the result into the frame.
 
     The canvas covers the face's skin (the ``face`` region: skin and nose) in whole cells, as float pixels that
-    effects paint in place. Effects ask it for a :class:`SkinGrid` over their own mask, on a coarse grid (about
+    effects paint in place (where the face is larger than the frame, its cells reach past the frame's edge, which
+    they repeat). Effects ask it for a :class:`SkinGrid` over their own mask, on a coarse grid (about
     ``CELLS_ACROSS`` cells across the face) or a fine one (``FINE_CELLS_ACROSS``, for smoothing); both grids'
     cell colours follow every change, so each effect sees the skin as painted so far. Pixels no effect touched
     are written back byte-identical.
@@ -185,10 +198,11 @@ class SkinCanvas:
         self.box = box
         self.width = face_width(face)
         self._frame = frame
-        #: float32 BGR (0..255) pixels of the canvas's box, as painted so far.
-        self.pixels = frame[box.slices].astype(np.float32)
+        self._inside = box.clip(frame.shape)  # the box's part in the frame (all of it unless the face is larger)
+        #: float32 BGR (0..255) pixels of the canvas's box, as painted so far (past the frame, its edge repeated).
+        self.pixels = _past_edge(frame[self._inside.slices].astype(np.float32), self._inside, box)
         #: float32 (0..1) skin alpha over the box: the weight of each pixel in its cell's colour.
-        self.skin = _unit(skin.crop(box))
+        self.skin = self.crop(skin, box)
         self._painted = False
         # The fine grid, and the coarse one (a whole number of fine cells each) from it: block means of block means.
         fine, coarse = cells
@@ -243,16 +257,22 @@ class SkinCanvas:
         box = Box(x0, y0, x1, y1)
         within = box.relative_to(canvas)
         cells = (slice(within.y0 // c, within.y1 // c), slice(within.x0 // c, within.x1 // c))
-        alpha = _unit(mask.crop(box))
+        alpha = self.crop(mask, box)
         coverage = _shrink(alpha, c)
         weight = level.weight[cells] if skin_weights else coverage
         return SkinGrid(self, level, box, within, cells, alpha, weight, coverage)
+
+    def crop(self, mask: RoiMask, box: Box) -> np.ndarray:
+        """``mask`` over ``box`` (a box on the canvas) as float32 in 0..1; past the frame, its edge repeated."""
+        inside = box.clip(self._frame.shape)
+        return _past_edge(_unit(mask.crop(inside)), inside, box)
 
     def flush(self) -> None:
         """Writes what was painted into the frame (rounded and saturated to uint8)."""
         if self._painted:
             # OpenCV rounds and saturates (negatives to 0); an untouched pixel gets its own value back.
-            cv2.add(self.pixels, (0.0, 0.0, 0.0, 0.0), dst=self._frame[self.box.slices], dtype=cv2.CV_8U)
+            pixels = self.pixels[self._inside.relative_to(self.box).slices]
+            cv2.add(pixels, (0.0, 0.0, 0.0, 0.0), dst=self._frame[self._inside.slices], dtype=cv2.CV_8U)
             self._painted = False
 
     def _paint(
@@ -339,7 +359,7 @@ class SkinGrid:
     Attributes:
         canvas: the canvas it paints.
         level: the canvas's grid it uses.
-        box: its box in the frame, a whole number of cells.
+        box: its box in frame coordinates, a whole number of cells (past the frame's edge with the canvas's).
         within: the same box relative to the canvas.
         cells: its cells' rows and columns in the canvas's grid.
         alpha: the effect's mask over the box (float32, 0..1): where and how much the change is written.
@@ -385,7 +405,7 @@ class SkinGrid:
 
     @property
     def lab(self) -> np.ndarray:
-        """The cells' colours in float32 Lab (L in 0..100); do not modify in place."""
+        """The cells' colours in float32 Lab (L in 0..100), as when first read; do not modify in place."""
         if self._lab is None:
             self._lab = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2Lab)
         return self._lab
@@ -404,7 +424,7 @@ class SkinGrid:
 
     def cells_of(self, mask: RoiMask) -> np.ndarray:
         """Another mask's alpha (float32, 0..1) averaged over the grid's cells."""
-        return cv2.resize(_unit(mask.crop(self.box)), self.shape[::-1], interpolation=cv2.INTER_AREA)
+        return cv2.resize(self.canvas.crop(mask, self.box), self.shape[::-1], interpolation=cv2.INTER_AREA)
 
     def sigma(self, faces: float) -> float:
         """A length given in face widths, in cells."""
@@ -442,7 +462,7 @@ class SkinGrid:
         return stack
 
     def mean(self, values: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
-        """The weighted mean of ``values`` over the grid (per channel), by skin share unless ``weight`` is given."""
+        """The weighted mean of ``values`` over the grid (per channel), by the grid's ``weight`` unless given."""
         w = self.weight if weight is None else weight
         total = float(cv2.sumElems(w)[0])
         if total <= 1e-6:
@@ -452,7 +472,7 @@ class SkinGrid:
         return np.array(cv2.sumElems(weighted)[: _channels(values)], np.float32).squeeze() / np.float32(total)
 
     def upsample(self, cells: np.ndarray) -> np.ndarray:
-        """A grid array brought to the patch's full resolution (bilinear)."""
+        """A grid array brought to the box's full resolution (bilinear)."""
         return cv2.resize(cells, (self.box.width, self.box.height), interpolation=cv2.INTER_LINEAR)
 
     def change(
@@ -543,8 +563,9 @@ class SkinEffect(Effect):
 def apply_effects(effects: Sequence[Effect], frame: np.ndarray, parse: FrameParse) -> np.ndarray:
     """Applies effects in order to ``frame`` in place; consecutive complexion effects share one canvas per face.
 
-    The result is the same as applying each in turn, but each face's skin is read, averaged and written once for
-    the whole run of complexion effects instead of once per effect.
+    Each face's skin is read, averaged and written once for the whole run of complexion effects instead of once per
+    effect. The result is about that of applying each in turn: the frame is not rounded to 8 bits between them,
+    and each face takes the whole run before the next (which shows only where two faces' masks overlap).
     """
     i = 0
     while i < len(effects):

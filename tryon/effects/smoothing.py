@@ -1,4 +1,4 @@
-"""Skin smoothing that keeps pores and edges: an edge-preserving filter on the skin's coarse grid."""
+"""Skin smoothing that keeps pores and edges: an edge-preserving filter on the skin's fine grid."""
 
 from __future__ import annotations
 
