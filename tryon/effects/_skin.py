@@ -143,7 +143,7 @@ class _Level:
 
     cell: int
     weight: np.ndarray  # float32 share of skin in each cell, 0..1
-    sums: np.ndarray  # float32 BGR skin-weighted means of the cells' pixels as read (0..255 units)
+    sums: np.ndarray  # float32 BGR skin-weighted means of the cells' pixels when last read (0..255 units)
     pixels: np.ndarray = field(repr=False)  # the canvas's pixels (for a mean colour when there is no skin)
     _bgr: np.ndarray | None = field(default=None, repr=False)
     _empty: np.ndarray | None = field(default=None, repr=False)  # cells without skin (uint8 mask), if any
@@ -154,6 +154,10 @@ class _Level:
         empty = cv2.compare(self.weight, _EMPTY, cv2.CMP_LT)
         if cv2.countNonZero(empty) and self._total > 1e-6:
             self._empty = empty
+
+    def reset(self) -> None:
+        """Forgets the colours, to be computed again from ``sums``."""
+        self._bgr = None
 
     @property
     def bgr(self) -> np.ndarray:
@@ -210,9 +214,11 @@ class SkinCanvas:
         sums = _shrink(cv2.multiply(self.pixels, _merge3(self.skin)), fine)
         self._fine = _Level(fine, weight, sums, self.pixels)
         self._coarse = self._fine
-        # Paints on one grid that the other has not caught up with (it does when a grid is next made on it).
-        self._to_fine: list[tuple[Box, np.ndarray, np.ndarray, bool, np.ndarray | None]] = []
-        self._to_coarse: np.ndarray | None = None  # the fine cells' moves
+        # What the other grid painted since a grid was last made on this one: the fine grid is averaged from the
+        # pixels again (exact, and cheaper than following each change on its many cells); the coarse grid adds
+        # the fine cells' moves.
+        self._fine_stale = False
+        self._to_coarse: np.ndarray | None = None
         if coarse != fine:
             k = coarse // fine
             weight = _shrink(weight, k)
@@ -296,17 +302,14 @@ class SkinCanvas:
         self._painted = True
         # The cells' colours follow, each by the share of its skin under the mask.
         level, fine = grid.level, self._fine
-        if level is fine:
-            moved = _moved(fine, grid.cells, grid.coverage, change, multiply, gain)
-            fine.move(grid.cells, moved)
-            if self._coarse is not fine:
-                if self._to_coarse is None:
-                    self._to_coarse = np.zeros_like(fine.bgr)
-                region = self._to_coarse[grid.cells]
-                cv2.add(region, moved, dst=region)
+        if level is fine and self._coarse is not fine:
+            if self._to_coarse is None:
+                self._to_coarse = np.zeros_like(fine.bgr)
+            region = self._to_coarse[grid.cells]
+            cv2.add(region, _moved(fine, grid.cells, grid.coverage, change, multiply, gain), dst=region)
         else:
             level.move(grid.cells, _moved(level, grid.cells, grid.coverage, change, multiply, gain))
-            self._to_fine.append((grid.within, grid.alpha, change, multiply, gain))
+        self._fine_stale = self._coarse is not fine
 
     def _catch_up(self, level: _Level) -> None:
         """Brings ``level``'s cells up to date with what was painted on the other grid."""
@@ -317,18 +320,10 @@ class SkinCanvas:
             everywhere = (slice(None), slice(None))
             coarse.move(everywhere, cv2.divide(moved, _merge3(cv2.max(coarse.weight, 1e-4))))
             self._to_coarse = None
-        elif level is fine and level is not coarse:  # each fine cell: the coarse change there, on its own skin
-            k = coarse.cell // fine.cell
-            for within, alpha, change, multiply, gain in self._to_fine:
-                cells = (
-                    slice(within.y0 // fine.cell, within.y1 // fine.cell),
-                    slice(within.x0 // fine.cell, within.x1 // fine.cell),
-                )
-                size = (change.shape[1] * k, change.shape[0] * k)
-                change = cv2.resize(change, size, interpolation=cv2.INTER_LINEAR)
-                gain = None if gain is None else cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR)
-                fine.move(cells, _moved(fine, cells, _shrink(alpha, fine.cell), change, multiply, gain))
-            self._to_fine.clear()
+        elif level is fine and self._fine_stale:
+            fine.sums = _shrink(cv2.multiply(self.pixels, _merge3(self.skin)), fine.cell)
+            fine.reset()
+            self._fine_stale = False
 
 
 def _moved(
