@@ -23,6 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
@@ -336,11 +337,17 @@ class LiveLoop:
         self._stop = True
 
     def _close_sinks(self) -> None:
-        for sink in self.sinks:
+        """Closes every sink, each whatever the others do: an error is logged, an interrupt raised after the rest."""
+
+        def close(sink: Sink) -> None:
             try:
                 sink.close()
-            except Exception:  # finalise the others whatever one of them does
+            except Exception:
                 log.exception("closing the %s sink failed", sink.kind)
+
+        with ExitStack() as closing:
+            for sink in reversed(self.sinks):  # callbacks run last pushed first: the sinks in their order
+                closing.callback(close, sink)
 
     def run(self, max_frames: int | None = None) -> LoopStats:
         """Runs until the input ends, a sink or the hook stops it, :meth:`stop`, or ``max_frames``.
@@ -416,26 +423,31 @@ class LiveLoop:
             raise
         finally:
             self._stop = True
-            try:  # the CPUs back first; a second Ctrl+C meanwhile must still close the sinks (and the rest)
-                core.__exit__(None, None, None)
-            finally:
-                try:  # the sinks first: the worker never touches them, and a second Ctrl+C must not cost the file
-                    self._close_sinks()
-                finally:
-                    try:
-                        if feed is not None:
-                            feed.close()
-                    finally:
-                        if grabber is not None:
-                            grabber.close()
-                            stats.dropped = grabber.dropped
-                        self.source.close()
-                stats.seconds = time.perf_counter() - start
-                log.info(
-                    "loop ended (%s): %d frames, %d dropped, %.1f s",
-                    stats.stopped_by,
-                    stats.frames,
-                    stats.dropped,
-                    stats.seconds,
-                )
+            # Each step runs whatever the ones before it raised (a second Ctrl+C included), in this order: the CPUs
+            # back; the sinks (the worker never touches them, and an interrupt must not cost the file); the worker;
+            # the grabber; the source; then the tally. An ExitStack runs its callbacks last pushed first.
+            with ExitStack() as closing:
+                closing.callback(self._tally, start)
+                closing.callback(self.source.close)
+                if grabber is not None:
+                    closing.callback(self._close_grabber, grabber)
+                if feed is not None:
+                    closing.callback(feed.close)
+                closing.callback(self._close_sinks)
+                closing.callback(core.__exit__, None, None, None)
         return stats
+
+    def _close_grabber(self, grabber: LatestFrameGrabber) -> None:
+        grabber.close()
+        self.stats.dropped = grabber.dropped
+
+    def _tally(self, start: float) -> None:
+        stats = self.stats
+        stats.seconds = time.perf_counter() - start
+        log.info(
+            "loop ended (%s): %d frames, %d dropped, %.1f s",
+            stats.stopped_by,
+            stats.frames,
+            stats.dropped,
+            stats.seconds,
+        )

@@ -294,3 +294,29 @@ def test_a_loop_that_fails_gives_the_cpus_back(shared_data, monkeypatch):
         LiveLoop(pipe, src, [NullSink()], hook=hook).run(max_frames=5)
     assert pinned == [1]
     assert set(os.sched_getaffinity(0)) == allowed and cv2.getNumThreads() == threads
+
+
+class InterruptedCloseSink(NullSink):
+    """A sink whose closing is cut by a second Ctrl+C."""
+
+    def close(self) -> None:
+        super().close()
+        raise KeyboardInterrupt
+
+
+def test_a_second_interrupt_while_closing_still_closes_everything_else(shared_data):
+    # Given a loop stopped by Ctrl+C, whose first sink's closing is cut by a second Ctrl+C
+    src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
+    first, second = InterruptedCloseSink(), NullSink()
+
+    def hook(frame, out, timings):
+        raise KeyboardInterrupt
+
+    loop = LiveLoop(Pipeline(look=Look.from_dict(LIPSTICK), mode="video"), src, [first, second], hook=hook)
+    # When it runs, the interrupt comes through
+    with pytest.raises(KeyboardInterrupt):
+        loop.run(max_frames=5)
+    # Then the other sink, the source and the loop's tally were still seen to
+    assert first.closed and second.closed
+    assert src.closed
+    assert loop.stats.stopped_by == "interrupted" and loop.stats.seconds > 0
