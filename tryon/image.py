@@ -68,7 +68,7 @@ def to_alpha8(values: np.ndarray) -> np.ndarray:
     Two OpenCV passes (a maximum with 0, then a saturating scale): about 3x faster than numpy's scale, clip and
     cast on a 720p plane, and every pixel within one level of it.
     """
-    if values.dtype not in (np.float32, np.float64):  # float16, long double, ints: OpenCV's arithmetic has no such
+    if values.dtype not in (np.float32, np.float64):  # float16, long double, integers: OpenCV's arithmetic lacks them
         values = values.astype(np.float32)
     return np.asarray(cv2.convertScaleAbs(cv2.max(values, 0.0), alpha=255.0))
 

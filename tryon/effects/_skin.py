@@ -198,7 +198,6 @@ class SkinCanvas:
     """
 
     def __init__(self, frame: np.ndarray, face: Face, skin: RoiMask, box: Box, cells: tuple[int, int]) -> None:
-        self.face = face
         self.box = box
         self.width = face_width(face)
         self._frame = frame
@@ -211,7 +210,7 @@ class SkinCanvas:
         # The fine grid, and the coarse one (a whole number of fine cells each) from it: block means of block means.
         fine, coarse = cells
         weight = _shrink(self.skin, fine)
-        sums = _shrink(cv2.multiply(self.pixels, _merge3(self.skin)), fine)
+        sums = self._skin_sums(fine)
         self._fine = _Level(fine, weight, sums, self.pixels)
         self._coarse = self._fine
         # What the other grid painted since a grid was last made on this one: the fine grid is averaged from the
@@ -311,6 +310,10 @@ class SkinCanvas:
             level.move(grid.cells, _moved(level, grid.cells, grid.coverage, change, multiply, gain))
         self._fine_stale = self._coarse is not fine
 
+    def _skin_sums(self, cell: int) -> np.ndarray:
+        """The cells' skin-weighted means of the pixels as painted so far (float32 BGR, 0..255 units)."""
+        return _shrink(cv2.multiply(self.pixels, _merge3(self.skin)), cell)
+
     def _catch_up(self, level: _Level) -> None:
         """Brings ``level``'s cells up to date with what was painted on the other grid."""
         fine, coarse = self._fine, self._coarse
@@ -321,7 +324,7 @@ class SkinCanvas:
             coarse.move(everywhere, cv2.divide(moved, _merge3(cv2.max(coarse.weight, 1e-4))))
             self._to_coarse = None
         elif level is fine and self._fine_stale:
-            fine.sums = _shrink(cv2.multiply(self.pixels, _merge3(self.skin)), fine.cell)
+            fine.sums = self._skin_sums(fine.cell)
             fine.reset()
             self._fine_stale = False
 
