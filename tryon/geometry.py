@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -13,9 +14,12 @@ from tryon.errors import ParseError
 __all__ = ["Box", "RoiMask", "nearest_centre"]
 
 
-@dataclass(frozen=True)
-class Box:
-    """An integer pixel box, ``x0 <= x < x1`` and ``y0 <= y < y1``."""
+class Box(NamedTuple):
+    """An integer pixel box, ``x0 <= x < x1`` and ``y0 <= y < y1``.
+
+    A named tuple: every stage builds and compares boxes many times a frame, and a tuple is built several times faster
+    than a frozen dataclass.
+    """
 
     x0: int
     y0: int
@@ -32,15 +36,17 @@ class Box:
 
     @property
     def width(self) -> int:
-        return max(0, self.x1 - self.x0)
+        w = self.x1 - self.x0
+        return w if w > 0 else 0
 
     @property
     def height(self) -> int:
-        return max(0, self.y1 - self.y0)
+        h = self.y1 - self.y0
+        return h if h > 0 else 0
 
     @property
     def empty(self) -> bool:
-        return self.width == 0 or self.height == 0
+        return self.x1 <= self.x0 or self.y1 <= self.y0
 
     @property
     def slices(self) -> tuple[slice, slice]:
@@ -63,8 +69,9 @@ class Box:
         return Box(min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1))
 
     def intersect(self, other: Box) -> Box:
-        box = Box(max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1))
-        return box if not box.empty else Box(box.x0, box.y0, box.x0, box.y0)
+        x0, y0 = max(self.x0, other.x0), max(self.y0, other.y0)
+        x1, y1 = min(self.x1, other.x1), min(self.y1, other.y1)
+        return Box(x0, y0, x1, y1) if x1 > x0 and y1 > y0 else Box(x0, y0, x0, y0)
 
     def relative_to(self, outer: Box) -> Box:
         """This box in the coordinates of ``outer``'s top-left corner."""
