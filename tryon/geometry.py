@@ -121,7 +121,9 @@ class RoiMask:
         np.maximum(canvas[clip.slices], self.alpha[inner.slices], out=canvas[clip.slices])
 
     def crop(self, box: Box) -> np.ndarray:
-        """The mask's values over ``box`` (zeros where the mask has no data)."""
+        """The mask's values over ``box`` (zeros where the mask has no data), as a new array."""
+        if box == self.box:
+            return self.alpha.copy()
         out = np.zeros((box.height, box.width), np.uint8)
         inter = self.box.intersect(box)
         if not inter.empty:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from tryon.effects._skin import face_width
-from tryon.effects.base import Patch, is_blank, lerp
+from tryon.effects.base import Patch, is_blank, lerp, unit
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.frame_parse import Face
 from tryon.perception import topology
@@ -149,8 +149,7 @@ def patch_over(frame: np.ndarray, masks: Sequence[RoiMask], pad: int = 0) -> tup
     if box.empty:
         return None
     alphas = [
-        m.crop(box).astype(np.float32) * (1.0 / 255.0) if not b else np.zeros((box.height, box.width), np.float32)
-        for m, b in zip(masks, blank)
+        unit(m.crop(box)) if not b else np.zeros((box.height, box.width), np.float32) for m, b in zip(masks, blank)
     ]
     union = np.maximum.reduce(alphas) if len(alphas) > 1 else alphas[0]
     return Patch(box, frame[box.slices], union), alphas

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from tryon.effects.base import Effect, is_blank
+from tryon.effects.base import Effect, is_blank, unit
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.frame_parse import Face, FrameParse
 
@@ -51,11 +51,6 @@ def face_width(face: Face) -> float:
     """The face's width in pixels, cheek to cheek (landmarks 234 and 454)."""
     p = face.points
     return max(math.hypot(float(p[454, 0] - p[234, 0]), float(p[454, 1] - p[234, 1])), 1.0)
-
-
-def _unit(alpha: np.ndarray) -> np.ndarray:
-    """A uint8 mask as float32 in 0..1."""
-    return np.multiply(alpha, np.float32(1.0 / 255.0), dtype=np.float32)
 
 
 def affine_map(scale: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
@@ -270,7 +265,7 @@ class SkinCanvas:
     def crop(self, mask: RoiMask, box: Box) -> np.ndarray:
         """``mask`` over ``box`` (a box on the canvas) as float32 in 0..1; past the frame, its edge repeated."""
         inside = box.clip(self._frame.shape)
-        return _past_edge(_unit(mask.crop(inside)), inside, box)
+        return _past_edge(unit(mask.crop(inside)), inside, box)
 
     def flush(self) -> None:
         """Writes what was painted into the frame (rounded and saturated to uint8)."""
@@ -508,6 +503,7 @@ class SkinGrid:
         multiply: bool = False,
         gain: np.ndarray | None = None,
         extra: np.ndarray | None = None,
+        upsampled: np.ndarray | None = None,
     ) -> None:
         """Paints a change of the cells onto the pixels under the mask (by its alpha), keeping their texture.
 
@@ -519,8 +515,10 @@ class SkinGrid:
                 pixel becomes ``pixel * (1 + gain * alpha) + change * alpha``.
             extra: a full-resolution float32 BGR change added with ``change`` (fine detail such as sparkles; it
                 does not count in the cells' colours).
+            upsampled: ``change`` already brought to full resolution (:meth:`upsample`), when the caller has it;
+                it is added to in place.
         """
-        full = self.upsample(change)
+        full = self.upsample(change) if upsampled is None else upsampled
         if multiply:
             cv2.multiply(full, self.pixels, dst=full)
         if extra is not None:

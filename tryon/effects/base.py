@@ -33,6 +33,7 @@ __all__ = [
     "lab_to_bgr255",
     "lerp",
     "mix",
+    "unit",
     "weighted_mean",
 ]
 
@@ -143,7 +144,7 @@ class Patch:
         box = mask.box.grow(pad).clip(frame.shape) if pad else mask.box.clip(frame.shape)
         if box.empty:
             return None
-        alpha = mask.crop(box).astype(np.float32) * (1.0 / 255.0)
+        alpha = unit(mask.crop(box))
         return cls(box, frame[box.slices], alpha)
 
     def lab(self) -> np.ndarray:
@@ -169,6 +170,11 @@ class Patch:
         Pixels where the weight is zero are left byte-identical.
         """
         mix(self.view, new_bgr, self.alpha * amount)
+
+
+def unit(alpha: np.ndarray) -> np.ndarray:
+    """A uint8 mask as float32 in 0..1 (one pass: converted and scaled together)."""
+    return np.multiply(alpha, np.float32(1.0 / 255.0), dtype=np.float32)
 
 
 def weighted_mean(lab: np.ndarray, weight: np.ndarray) -> np.ndarray:

@@ -72,8 +72,10 @@ class Highlighter(SkinEffect):
         sparkle *= grid.upsample(0.5 + 0.5 * lit) * np.float32(_SPARKLE_GAIN * o.shimmer)
         np.minimum(sparkle, 1.0, out=sparkle)
         # Each sparkle takes the pixel part of the way to white; the intensity scales the sheen and the sparkles.
-        room = cv2.add(grid.pixels, grid.upsample(change))
+        full = grid.upsample(change)
+        room = cv2.add(grid.pixels, full)
         np.subtract(np.float32(255.0), room, out=room)
         sparkle *= np.float32(o.intensity)
         cv2.multiply(room, cv2.merge((sparkle, sparkle, sparkle)), dst=room)
-        grid.add(change * np.float32(o.intensity), extra=room)
+        full *= np.float32(o.intensity)  # the change at full resolution, as add would bring it (bilinear is linear)
+        grid.add(change * np.float32(o.intensity), extra=room, upsampled=full)

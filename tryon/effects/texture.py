@@ -71,6 +71,5 @@ def sparkle_field(box: Box, face: Face, density: float = 0.04, seed: int = 0) ->
     else:
         texture, border = _sparkle_texture(density, seed), cv2.BORDER_WRAP
     field8 = cv2.warpAffine(texture, to_texture, (box.width, box.height), flags=flags, borderMode=border)
-    field: np.ndarray = field8.astype(np.float32)
-    field *= np.float32(1.0 / 255.0)
+    field: np.ndarray = np.multiply(field8, np.float32(1.0 / 255.0), dtype=np.float32)
     return field
