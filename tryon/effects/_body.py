@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from tryon.assets import assets_dir
-from tryon.effects.base import Effect, Patch
+from tryon.effects.base import Effect, Patch, unit
 from tryon.errors import ImageReadError, LookError, TryOnError
 from tryon.geometry import Box
 from tryon.image import IMAGE_SUFFIXES, read_image
@@ -145,7 +145,7 @@ def refine_alpha(patch: Patch, radius: int, eps: float = 1e-4) -> np.ndarray:
     full, so a coarse mask gains strand- and hem-level edges without spilling past its support.
     """
     gray = cv2.cvtColor(patch.view, cv2.COLOR_BGR2GRAY)
-    guide = np.multiply(gray, np.float32(1.0 / 255.0), dtype=np.float32)
+    guide = unit(gray)
     alpha = patch.alpha
     refined = guided_filter(guide, alpha, radius, eps)
     cv2.min(refined, 1.0, dst=refined)
@@ -220,7 +220,7 @@ def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
         if inter.empty:
             continue
         # Only where the face's region lies: elsewhere the mask is kept as it is.
-        skin = region.crop(inter).astype(np.float32) * np.float32(1.0 / 255.0)
+        skin = unit(region.crop(inter))
         features = np.zeros(skin.shape, np.uint8)
         for name in _FEATURES:
             part = face.masks.get(name)
@@ -235,7 +235,7 @@ def spare_faces(patch: Patch, parse: FrameParse, fringe: bool = False) -> None:
             ys = np.arange(inter.y0, inter.y1, dtype=np.float32) - np.float32(top[1])
             depth = (ys[:, None] * np.float32(axis[1]) + xs[None, :] * np.float32(axis[0])) * np.float32(1 / length)
             skin *= np.clip(depth, 0.0, 1.0)
-        np.maximum(skin, features.astype(np.float32) * np.float32(1.0 / 255.0), out=skin)
+        np.maximum(skin, unit(features), out=skin)
         alpha = patch.alpha.copy()  # a new array, as before: callers may hold the old one
         alpha[inter.relative_to(patch.box).slices] *= 1.0 - skin
         patch.alpha = alpha

@@ -11,6 +11,7 @@ import numpy as np
 
 from tryon.color import Color
 from tryon.effects._body import BodyEffect, guided_coefficients, load_picture, normalized_blur
+from tryon.effects.base import unit
 from tryon.errors import LookError
 from tryon.geometry import Box
 from tryon.image import to_alpha8
@@ -123,7 +124,7 @@ class Background(BodyEffect):
         o = self.options
         sh, sw = small.shape[:2]
         qsize = (quarter.shape[1], quarter.shape[0])
-        alpha = np.multiply(person, np.float32(1.0 / 255.0), dtype=np.float32)
+        alpha = unit(person)
         qa = cv2.resize(alpha, qsize, interpolation=cv2.INTER_AREA)
         fore = normalized_blur(quarter, qa * qa * qa * qa, _COLOUR_SIGMA)
         back = normalized_blur(quarter, (1.0 - qa) ** 4, _COLOUR_SIGMA)
@@ -136,9 +137,9 @@ class Background(BodyEffect):
         qa += (colour_alpha - qa) * trust
         # Guided filter: coefficients at the quarter size, applied to the work size's grey levels.
         radius = 1 + round(3 * o.edge)
-        qguide = np.multiply(cv2.cvtColor(quarter, cv2.COLOR_BGR2GRAY), np.float32(1.0 / 255.0))
+        qguide = unit(cv2.cvtColor(quarter, cv2.COLOR_BGR2GRAY))
         a, b = guided_coefficients(qguide, qa, radius, 1e-4 * 10.0 ** (2.0 * o.edge))
-        guide = np.multiply(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.float32(1.0 / 255.0), dtype=np.float32)
+        guide = unit(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
         refined = cv2.resize(a, (sw, sh), interpolation=cv2.INTER_LINEAR)
         cv2.multiply(refined, guide, dst=refined)
         cv2.add(refined, cv2.resize(b, (sw, sh), interpolation=cv2.INTER_LINEAR), dst=refined)
@@ -210,7 +211,7 @@ def _composite(frame: np.ndarray, back: np.ndarray, alpha: np.ndarray, old: np.n
         if not cols.any():
             continue
         for x0, x1 in _runs(cols, _GAP):
-            a = np.multiply(a8[y0:y1, x0:x1], np.float32(1.0 / 255.0), dtype=np.float32)
+            a = unit(a8[y0:y1, x0:x1])
             view = frame[y0:y1, x0:x1]
             if old is None:
                 view[:] = cv2.blendLinear(view, back[y0:y1, x0:x1], a, 1.0 - a)

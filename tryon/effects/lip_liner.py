@@ -9,7 +9,7 @@ import numpy as np
 
 from tryon.color import Color
 from tryon.effects._eyes import disc_kernel, face_width
-from tryon.effects.base import Effect, Patch, lab_target_shift, mix, weighted_mean
+from tryon.effects.base import Effect, Patch, lab_target_shift, mix, unit, weighted_mean
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
@@ -67,7 +67,7 @@ class LipLiner(Effect):
         interior = face.masks.get("mouth_interior")
         if interior is not None and not interior.is_empty:
             # The partition's soft masks share their border: the sum, not the maximum, is whole across it.
-            outline = np.minimum(outline + interior.crop(patch.box).astype(np.float32) * (1.0 / 255.0), 1.0)
+            outline = np.minimum(outline + unit(interior.crop(patch.box)), 1.0)
         r = max(1, round(0.5 * _WIDTH * self.options.width * face_width(face)))
         inner = cv2.erode(outline, disc_kernel(r), borderType=cv2.BORDER_CONSTANT, borderValue=0)
         inner = cv2.GaussianBlur(inner, (0, 0), max(0.5, 0.5 * r))

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects.base import Effect, Patch, lab_target_shift, lerp
+from tryon.effects.base import Effect, Patch, lab_target_shift, lerp, unit
 from tryon.effects.texture import sparkle_field
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -127,8 +127,7 @@ class Lipstick(Effect):
     def _second_weight(self, face: Face, patch: Patch) -> np.ndarray:
         """Where ``color2`` applies: the lower lip, or the depth of the lips for ombre (0 at edge, 1 inside)."""
         if self.options.two_tone is TwoTone.UPPER_LOWER:
-            lower = face.mask("lower_lip").crop(patch.box).astype(np.float32) / 255.0
-            return lower
+            return unit(face.mask("lower_lip").crop(patch.box))
         binary = (patch.alpha > 0.5).astype(np.uint8)
         dist = cv2.distanceTransform(binary, cv2.DIST_L2, 3)
         depth = float(dist.max()) or 1.0

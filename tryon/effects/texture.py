@@ -8,6 +8,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from tryon.effects.base import unit
 from tryon.geometry import Box
 from tryon.parsing.frame_parse import Face
 
@@ -71,5 +72,4 @@ def sparkle_field(box: Box, face: Face, density: float = 0.04, seed: int = 0) ->
     else:
         texture, border = _sparkle_texture(density, seed), cv2.BORDER_WRAP
     field8 = cv2.warpAffine(texture, to_texture, (box.width, box.height), flags=flags, borderMode=border)
-    field: np.ndarray = np.multiply(field8, np.float32(1.0 / 255.0), dtype=np.float32)
-    return field
+    return unit(field8)
