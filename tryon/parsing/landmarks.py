@@ -76,7 +76,8 @@ class LandmarkParserOptions:
 
     Attributes:
         refine: refine the landmark polygons by colour; False gives the raw polygons (a baseline).
-        work_size: the face (cheek to cheek) is parsed at most this many pixels across.
+        work_size: the face (cheek to cheek) is parsed at most this many pixels across. The default suits live
+            video (a 720p face is about this size); :meth:`photo` parses large faces finer.
         regions: also build the effect regions (cheeks, lids, lash lines, ...); parsing alone does not need them.
     """
 
@@ -87,6 +88,16 @@ class LandmarkParserOptions:
     def __post_init__(self) -> None:
         if not isinstance(self.work_size, int) or not 64 <= self.work_size <= 2048:
             raise InputError(f"work_size must be an integer in 64..2048, got {self.work_size!r}")
+
+    @classmethod
+    def photo(cls) -> LandmarkParserOptions:
+        """Options for still photos: large faces are parsed at up to twice the live resolution.
+
+        The eyes' edges gain most: on CelebAMask-HQ (faces about 450 pixels across) the eyes' F1 rises from 0.853
+        to 0.872 (the nose's from 0.870 to 0.877), for about 2 ms more per face (12.7 against 10.7 ms for a 1024 px
+        portrait).
+        """
+        return cls(work_size=448)
 
 
 def _bbox(alpha: np.ndarray, threshold: int) -> tuple[int, int, int, int]:

@@ -24,12 +24,13 @@ class ParserOptions:
     """Options of :class:`LandmarkFrameParser`.
 
     Attributes:
-        face: options of the per-face landmark parser.
+        face: options of the per-face landmark parser (None: the live defaults in video,
+            ``LandmarkParserOptions.photo()`` for photos).
         body: also build the body classes (hair, neck, body skin, clothes).
         body_options: how they are built (None: the live defaults; ``BodyOptions.photo()`` adds pose).
     """
 
-    face: LandmarkParserOptions = LandmarkParserOptions()
+    face: Optional[LandmarkParserOptions] = None
     body: bool = True
     body_options: Optional[BodyOptions] = None
 
@@ -46,7 +47,8 @@ class LandmarkFrameParser:
 
     def __init__(self, options: ParserOptions | None = None, mode: Literal["image", "video"] = "video") -> None:
         self.options = options or ParserOptions()
-        self._faces = LandmarkParser(self.options.face)
+        face = self.options.face or (LandmarkParserOptions.photo() if mode == "image" else LandmarkParserOptions())
+        self._faces = LandmarkParser(face)
         # In video, each tracked face keeps its colour models between frames (see FaceMemory).
         self._memories: dict[int, FaceMemory] | None = {} if mode == "video" else None
         # The live body options serve photos too: BodyOptions.photo() (pose, 384 px) scored within 0.01 on every
