@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
 from tests.conftest import need_file
-from tryon.bench import run_bench, tile_photos
+from tryon.bench import bench_frame, run_bench, tile_photos
 from tryon.cli.main import main
 from tryon.errors import ImageReadError
+from tryon.looks import Look
 
+GARMENT = "viton/test_clothes/003434_1.jpg"  # a shirt on its own: no face
 DRIVING = ("liveportrait_driving_d8", "liveportrait_driving_d9", "liveportrait_driving_d19", "liveportrait_driving_d30")
 
 
@@ -69,3 +72,27 @@ def test_stability_smoothing_reduces_jitter_and_masks_hold_still(shared_data):
     assert set(result.mask_flicker) == set(FLICKER_REGIONS)
     # On the stillest stretch no mask changes by more than a fifth of its weight per frame
     assert all(0 < v < 0.2 for v in result.mask_flicker.values()), result.mask_flicker
+
+
+def test_bench_effects_times_each_effect_of_the_look_on_the_clips_31st_frame(shared_data, capsys):
+    clip = need_file(shared_data / "videos" / "driving_d0.mp4")
+    code = main(["bench", "--source", str(clip), "--frames", "12", "--look", "natural", "--effects", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    cost = report["effects_cost"]
+    assert set(cost) == {effect.name for effect in Look.load("natural").effects} | {"all"}
+    assert all(np.isfinite(v) and v > 0 for v in cost.values()), cost
+    # The frame timed is the clip's 31st, as read by OpenCV itself
+    capture = cv2.VideoCapture(str(clip))
+    for _ in range(31):
+        ok, expected = capture.read()
+    capture.release()
+    assert ok and np.array_equal(bench_frame(clip), expected)
+
+
+def test_bench_effects_on_a_frame_without_a_face_is_a_clear_error(shared_data, capsys):
+    photo = need_file(shared_data / "garments" / GARMENT)
+    code = main(["bench", "--source", str(photo), "--frames", "3", "--effects"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "a frame with a face" in err and "Traceback" not in err

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tryon.bench import run_bench, stability
+from tryon.bench import bench_frame, effects_cost, run_bench, stability
 from tryon.cli.common import EXIT_OK, add_parser_option, positive_int, progress, table
 from tryon.errors import InputError
 from tryon.parsing.registry import resolve_name
@@ -55,6 +55,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         "--sequential", action="store_true", help="run every stage in turn (no parsing ahead on a worker thread)"
     )
     parser.add_argument("--stability", action="store_true", help="also measure landmark jitter and lag (a video)")
+    parser.add_argument(
+        "--effects",
+        action="store_true",
+        help="also time each effect of the look alone, and the whole render, on one frame (the video's 31st, or "
+        "the tiled photos) with its parse reused",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
 
@@ -79,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     report = result.as_dict()
     if args.stability:
         report["stability"] = stability(args.source[0], size=args.size).as_dict()
+    if args.effects:
+        report["effects_cost"] = effects_cost(bench_frame(args.source, args.size), args.look, parsing=args.parser)
     if args.json:
         print(json.dumps(report, indent=2))
         return EXIT_OK
@@ -104,5 +112,10 @@ def run(args: argparse.Namespace) -> int:
             ["lag frames", f"{s['lag_frames']:.2f}"],
         ]
         rows += [[f"  {k} mask change/frame", f"{v:.3f}"] for k, v in s["mask_flicker"].items()]
+    if args.effects:
+        cost = report["effects_cost"]
+        assert isinstance(cost, dict)
+        rows += [["render ms (whole look)", f"{cost['all']:.2f}"]]
+        rows += [[f"  {k} alone", f"{v:.2f}"] for k, v in cost.items() if k != "all"]
     print(table(rows, right={1}))
     return EXIT_OK
