@@ -144,6 +144,23 @@ class _BenchSource(Source):
             self._video.close()
 
 
+def _bench_input(
+    source: str | Path | Sequence[str | Path], size: tuple[int, int] | None
+) -> tuple[Path, None] | tuple[None, np.ndarray]:
+    """A bench source as ``(video, None)``, or ``(None, frame)`` for photos tiled into one ``size`` frame.
+
+    Raises:
+        ImageReadError: for a missing file or an unreadable photo.
+    """
+    paths = [Path(source)] if isinstance(source, (str, Path)) else [Path(p) for p in source]
+    for path in paths:
+        if not path.is_file():
+            raise ImageReadError(f"{path}: no such file")
+    if len(paths) > 1 or paths[0].suffix.lower() in IMAGE_SUFFIXES:
+        return None, tile_photos(paths, size or (1280, 720))
+    return paths[0], None
+
+
 def _floor_ms(frames: Iterable[np.ndarray]) -> float:
     """Median ms of MediaPipe face mesh plus selfie segmentation alone (on RGB frames) over ``frames``."""
     from tryon.perception import Perception, PerceptionOptions
@@ -190,14 +207,7 @@ def run_bench(
 
     if frames < 1:
         raise InputError(f"frames must be at least 1, got {frames}")
-    paths = [Path(source)] if isinstance(source, (str, Path)) else [Path(p) for p in source]
-    for path in paths:
-        if not path.is_file():
-            raise ImageReadError(f"{path}: no such file")
-    still = None
-    video: Path | None = paths[0]
-    if len(paths) > 1 or paths[0].suffix.lower() in IMAGE_SUFFIXES:
-        still, video = tile_photos(paths, size or (1280, 720)), None
+    video, still = _bench_input(source, size)
 
     def count(frame: Frame, out: np.ndarray, timings: dict) -> np.ndarray:
         if progress is not None:
@@ -248,18 +258,15 @@ def bench_frame(
     Raises:
         ImageReadError: for a missing or unreadable file; InputError for a video without frames.
     """
-    paths = [Path(source)] if isinstance(source, (str, Path)) else [Path(p) for p in source]
-    for path in paths:
-        if not path.is_file():
-            raise ImageReadError(f"{path}: no such file")
-    if len(paths) > 1 or paths[0].suffix.lower() in IMAGE_SUFFIXES:
-        return tile_photos(paths, size or (1280, 720))
+    video, still = _bench_input(source, size)
+    if still is not None:
+        return still
     image = None
-    with _BenchSource(paths[0], None, size, loop=False) as src:
+    with _BenchSource(video, None, size, loop=False) as src:
         for frame, _ in zip(src, range(index + 1)):
             image = frame.image
     if image is None:
-        raise InputError(f"{paths[0]}: no frame could be read")
+        raise InputError(f"{video}: no frame could be read")
     return image
 
 

@@ -279,8 +279,6 @@ def test_pipelined_loop_renders_on_a_cpu_of_its_own_and_gives_it_back(shared_dat
 
 @needs_two_cpus
 def test_a_loop_that_fails_gives_the_cpus_back(shared_data, monkeypatch):
-    import cv2
-
     monkeypatch.delenv("TRYON_RENDER_CORE", raising=False)
     allowed, threads = set(os.sched_getaffinity(0)), cv2.getNumThreads()
     pinned: list[int] = []
