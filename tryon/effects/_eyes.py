@@ -118,15 +118,19 @@ def draw_mask(
     """
     if not polygons:
         return RoiMask.empty_at(Box(0, 0, 0, 0))
-    grow = pad + int(np.ceil(3 * sigma))
-    box = Box.around(np.concatenate(polygons), pad=grow, shape=(frame_shape[0], frame_shape[1]))
+    grow = pad + math.ceil(3 * sigma)
+    points = np.concatenate(polygons).astype(np.float32, copy=False)
+    x, y, w, h = cv2.boundingRect(points)  # one call: numpy's min, max and rounding are several each
+    box = Box(x - grow, y - grow, x + w + grow, y + h + grow).clip(frame_shape)
     if box.empty:
         return RoiMask.empty_at(box)
     canvas = np.zeros((box.height, box.width), np.uint8)
     scale = float(1 << _SUBPIXEL)
+    fixed = np.rint((points - (box.x0, box.y0)) * scale).astype(np.int32)
+    start = 0
     for poly in polygons:  # one call each: a single call would leave the overlaps empty (even-odd rule)
-        pts = np.round((poly - (box.x0, box.y0)) * scale).astype(np.int32)
-        cv2.fillPoly(canvas, [pts], (255,), lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+        cv2.fillPoly(canvas, [fixed[start : start + len(poly)]], (255,), lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+        start += len(poly)
     if sigma > 0:
         canvas = np.asarray(cv2.GaussianBlur(canvas, (0, 0), sigma))
     return RoiMask(box, canvas).tight()

@@ -201,6 +201,8 @@ class SkinCanvas:
         self.pixels = _past_edge(frame[self._inside.slices].astype(np.float32), self._inside, box)
         #: float32 (0..1) skin alpha over the box: the weight of each pixel in its cell's colour.
         self.skin = self.crop(skin, box)
+        self._skin_mask = skin  # a grid over it (foundation's, smoothing's) reuses the arrays above
+        self._skin3: np.ndarray | None = None
         self._painted = False
         # The fine grid, and the coarse one (a whole number of fine cells each) from it: block means of block means.
         fine, coarse = cells
@@ -217,6 +219,9 @@ class SkinCanvas:
             k = coarse // fine
             weight = _shrink(weight, k)
             self._coarse = _Level(coarse, weight, _shrink(sums, k), self.pixels)
+        # Shared by every grid over the skin's own mask: read-only, so that no effect changes them for the others.
+        for shared in (self.skin, self._fine.weight, self._coarse.weight):
+            shared.flags.writeable = False
 
     @classmethod
     def over(cls, frame: np.ndarray, face: Face) -> SkinCanvas | None:
@@ -257,6 +262,12 @@ class SkinCanvas:
         box = Box(x0, y0, x1, y1)
         within = box.relative_to(canvas)
         cells = (slice(within.y0 // c, within.y1 // c), slice(within.x0 // c, within.x1 // c))
+        if mask is self._skin_mask and box == canvas:
+            # The canvas's own mask (foundation, smoothing): its crop, cell shares and 3-channel copy are at hand.
+            if self._skin3 is None:
+                self._skin3 = _merge3(self.skin)
+            weight = level.weight
+            return SkinGrid(self, level, box, within, cells, self.skin, weight, weight, self._skin3)
         alpha = self.crop(mask, box)
         coverage = _shrink(alpha, c)
         weight = level.weight[cells] if skin_weights else coverage

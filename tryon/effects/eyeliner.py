@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -130,23 +132,41 @@ class Eyeliner(Effect):
     def _wing(self, eye: EyeGeometry, height: float) -> np.ndarray:
         """A tapered flick from the outer corner, along the lower lid's outer slope lifted by ``wing_angle``."""
         o = self.options
-        corner = eye.outer
-        slope = corner - eye.lower[_SLOPE_FROM]
+        # Two-vectors as plain floats: numpy's per-call cost dwarfs this arithmetic.
+        cx, cy = (float(v) for v in eye.outer)
+        ox, oy = (float(v) for v in eye.outward)
+        ux, uy = (float(v) for v in eye.up)
+        lx, ly = (float(v) for v in eye.lower[_SLOPE_FROM])
+        sx, sy = cx - lx, cy - ly
         # The slope's angle above the outward direction, plus the requested lift, kept between flat and steep.
-        angle = np.arctan2(float(slope @ eye.up), float(slope @ eye.outward)) + np.radians(o.wing_angle)
-        angle = float(np.clip(angle, np.radians(-5.0), np.radians(70.0)))
-        direction = np.cos(angle) * eye.outward + np.sin(angle) * eye.up
-        tip = corner + direction * (o.wing_length * eye.width)
-        base = eye.upper[_WING_BASE] + eye.up * height
+        angle = math.atan2(sx * ux + sy * uy, sx * ox + sy * oy) + math.radians(o.wing_angle)
+        angle = min(max(angle, math.radians(-5.0)), math.radians(70.0))
+        reach = o.wing_length * eye.width
+        dx, dy = math.cos(angle) * ox + math.sin(angle) * ux, math.cos(angle) * oy + math.sin(angle) * uy
+        tip = (cx + dx * reach, cy + dy * reach)
+        bx, by = (float(v) for v in eye.upper[_WING_BASE])
+        base = (bx + ux * height, by + uy * height)
         # The upper edge bows slightly inward (a quadratic curve from the tip back to the line).
-        control = 0.5 * (tip + base) - eye.up * (0.15 * height)
-        t = np.linspace(0.0, 1.0, 8, dtype=np.float32)[:, None]
-        curve = (1 - t) ** 2 * tip + 2 * (1 - t) * t * control + t**2 * base
-        return np.concatenate([corner[None], curve, eye.upper[1:_WING_BASE][::-1]]).astype(np.float32)
+        control = (0.5 * (tip[0] + base[0]) - ux * 0.15 * height, 0.5 * (tip[1] + base[1]) - uy * 0.15 * height)
+        w_tip, w_control, w_base = _BEZIER  # a matrix product would go through BLAS, slow for 8 x 3
+        curve = w_tip * np.float32(tip) + w_control * np.float32(control) + w_base * np.float32(base)
+        return np.concatenate([eye.outer[None], curve, eye.upper[1:_WING_BASE][::-1]]).astype(np.float32)
+
+
+#: The wing's upper edge: 8 points of a quadratic Bezier curve, as the weights (8x1 each) of its 3 control points.
+_T = np.linspace(0.0, 1.0, 8, dtype=np.float32)[:, None]
+_BEZIER = ((1 - _T) ** 2, 2 * (1 - _T) * _T, _T * _T)
+
+
+@lru_cache(maxsize=8)
+def _taper_profile(points: int) -> np.ndarray:
+    """The taper's height along a line of ``points`` (outer corner first), as a share of its full height."""
+    s = np.linspace(1.0, 0.0, points, dtype=np.float32)
+    profile: np.ndarray = 0.15 + 0.85 * s**1.5
+    profile.flags.writeable = False
+    return profile
 
 
 def _taper(line: np.ndarray, normal: np.ndarray, height: float) -> np.ndarray:
     """A band along ``line`` (outer corner first) on the ``normal`` side, full ``height`` at the outer end."""
-    s = np.linspace(1.0, 0.0, len(line), dtype=np.float32)
-    heights = height * (0.15 + 0.85 * s**1.5)
-    return band_polygon(line, normal, heights)
+    return band_polygon(line, normal, _taper_profile(len(line)) * np.float32(height))

@@ -30,6 +30,9 @@ _BLACK = Color.from_hex("#0C0A0B")
 _UPPER_REACH = 0.05  # how far the upper lashes reach from the lid margin at the outer corner
 _LOWER_REACH = 0.02  # the same for the lower lashes
 _ROOT_DARKEN = 0.35  # the lash line itself darkens this much at full intensity (denser roots)
+# The zone's reach along the margin (a share of the reach above): the point past the outer corner, then the margin
+# from the outer corner (longest lashes) to the inner one.
+_ZONE_PROFILE = np.concatenate([[0.6], 0.45 + 0.55 * np.linspace(1.0, 0.0, 9)]).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -101,16 +104,13 @@ class Mascara(Effect):
         the cheek. Both eyes are in each mask.
         """
         fw = face_width(face)
-        s = np.linspace(1.0, 0.0, 9, dtype=np.float32)  # 1 at the outer corner, 0 at the inner one
-        profile = 0.45 + 0.55 * s
         upper_polys, lower_polys = [], []
         for eye in eye_geometry(face):
             # Extend the margin a little past the outer corner, where the longest lashes fan out.
-            beyond = eye.outer + eye.outward * (0.08 * eye.width)
+            beyond = eye.outer + eye.outward * np.float32(0.08 * eye.width)
             upper = np.concatenate([beyond[None], eye.upper])
             lower = np.concatenate([beyond[None], eye.lower])
-            heights = np.concatenate([[0.6], profile])
-            upper_polys.append(band_polygon(upper, eye.up, _UPPER_REACH * fw * heights))
-            lower_polys.append(band_polygon(lower, -eye.up, _LOWER_REACH * fw * heights))
+            upper_polys.append(band_polygon(upper, eye.up, _ZONE_PROFILE * np.float32(_UPPER_REACH * fw)))
+            lower_polys.append(band_polygon(lower, -eye.up, _ZONE_PROFILE * np.float32(_LOWER_REACH * fw)))
         sigma = max(0.5, 0.006 * fw)
         return draw_mask(upper_polys, frame_shape, sigma), draw_mask(lower_polys, frame_shape, sigma)
