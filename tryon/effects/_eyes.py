@@ -220,16 +220,19 @@ def outerness(eyes: Sequence[EyeGeometry], box: Box) -> np.ndarray:
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    """Hermite step from 0 at ``edge0`` to 1 at ``edge1`` (float32)."""
-    t = np.subtract(x, np.float32(edge0), dtype=np.float32)
-    t *= np.float32(1.0 / (edge1 - edge0))
-    np.minimum(t, np.float32(1.0), out=t)
-    np.maximum(t, np.float32(0.0), out=t)
-    out = np.multiply(t, np.float32(-2.0))
-    out += np.float32(3.0)
-    out *= t
-    out *= t
-    return out
+    """Hermite step from 0 at ``edge0`` to 1 at ``edge1`` (float32), within 0.003 of the exact curve.
+
+    Two OpenCV passes instead of eight numpy ones: the position between the edges is scaled, rounded and
+    saturated to 8 bits in one, then looked up in a table of the curve.
+    """
+    x = np.ascontiguousarray(x, np.float32)
+    scale = 255.0 / (edge1 - edge0)
+    step = cv2.addWeighted(x, scale, x, 0.0, -edge0 * scale, dtype=cv2.CV_8U)
+    return np.asarray(cv2.LUT(step, _SMOOTHSTEP))
+
+
+_T = np.arange(256, dtype=np.float32) / np.float32(255.0)
+_SMOOTHSTEP = _T * _T * (3.0 - 2.0 * _T)  # the Hermite curve at 256 points of 0..1
 
 
 @lru_cache(maxsize=32)

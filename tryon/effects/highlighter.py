@@ -67,15 +67,16 @@ class Highlighter(SkinEffect):
         if o.shimmer <= 0:
             grid.write(target, o.intensity)
             return
-        change = grid.change(target)
+        change = grid.change(target, amount=o.intensity)
+        # Each sparkle takes the skin part of the way to white (the room left above its cell's sheened colour),
+        # more where the skin is lit; the intensity scales the sheen and the sparkles. All but the sparkles' own
+        # pattern is worked out per cell, so the full-resolution work is one upsampling and one product.
         sparkle = sparkle_field(grid.box, face, density=_SPARKLE_DENSITY, seed=11)
-        sparkle *= grid.upsample(0.5 + 0.5 * lit) * np.float32(_SPARKLE_GAIN * o.shimmer)
-        np.minimum(sparkle, 1.0, out=sparkle)
-        # Each sparkle takes the pixel part of the way to white; the intensity scales the sheen and the sparkles.
-        full = grid.upsample(change)
-        room = cv2.add(grid.pixels, full)
-        np.subtract(np.float32(255.0), room, out=room)
-        sparkle *= np.float32(o.intensity)
-        cv2.multiply(room, cv2.merge((sparkle, sparkle, sparkle)), dst=room)
-        full *= np.float32(o.intensity)  # the change at full resolution, as add would bring it (bilinear is linear)
-        grid.add(change * np.float32(o.intensity), extra=room, upsampled=full)
+        gain = _SPARKLE_GAIN * o.shimmer
+        if gain > 1.0:  # the brightest sparkles reach white, and no further
+            np.minimum(sparkle * np.float32(gain), np.float32(1.0), out=sparkle)
+            gain = 1.0
+        room = np.float32(255.0) - grid.bgr * np.float32(255.0) - change
+        glow = room * cv2.merge([(0.5 + 0.5 * lit) * np.float32(gain * o.intensity)] * 3)
+        extra = cv2.multiply(grid.upsample(glow), cv2.merge((sparkle, sparkle, sparkle)))
+        grid.add(change, extra=extra)
