@@ -142,6 +142,7 @@ class _Level:
     pixels: np.ndarray = field(repr=False)  # the canvas's pixels (for a mean colour when there is no skin)
     _bgr: np.ndarray | None = field(default=None, repr=False)
     _empty: np.ndarray | None = field(default=None, repr=False)  # cells without skin (uint8 mask), if any
+    _filled: np.ndarray | None = field(default=None, repr=False)  # the others, where there are empty ones
     _total: float = field(default=0.0, repr=False)  # the skin's weight over all cells
 
     def __post_init__(self) -> None:
@@ -149,6 +150,7 @@ class _Level:
         empty = cv2.compare(self.weight, _EMPTY, cv2.CMP_LT)
         if cv2.countNonZero(empty) and self._total > 1e-6:
             self._empty = empty
+            self._filled = cv2.bitwise_not(empty)
 
     def reset(self) -> None:
         """Forgets the colours, to be computed again from ``sums``."""
@@ -164,15 +166,17 @@ class _Level:
     def move(self, cells: tuple[slice, slice], delta: np.ndarray) -> None:
         """Adds a change (float32 BGR, 0..1) to some cells' colours; cells without skin follow the skin's mean.
 
-        The colours are a new array: arrays read before (a grid's ``bgr``) keep their values.
+        The colours change in place: an effect reads its grid's colours (``bgr``, ``lab``) before it paints.
         """
-        bgr = self.bgr.copy()
+        bgr = self.bgr
         region = bgr[cells]
-        cv2.add(region, delta, dst=region)
-        if self._empty is not None:  # they hold the mean skin colour: they move by the skin's mean change
-            sums = cv2.sumElems(cv2.multiply(delta, _merge3(self.weight[cells])))
-            cv2.add(self.bgr, (*(v / self._total for v in sums[:3]), 0.0), dst=bgr, mask=self._empty)
-        self._bgr = bgr
+        if self._empty is None or self._filled is None:
+            cv2.add(region, delta, dst=region)
+            return
+        # Cells without skin hold the mean skin colour: they move by the skin's mean change, the others by theirs.
+        sums = cv2.sumElems(cv2.multiply(delta, _merge3(self.weight[cells])))
+        cv2.add(region, delta, dst=region, mask=self._filled[cells])
+        cv2.add(bgr, (*(v / self._total for v in sums[:3]), 0.0), dst=bgr, mask=self._empty)
 
 
 class SkinCanvas:
@@ -202,7 +206,7 @@ class SkinCanvas:
         #: float32 (0..1) skin alpha over the box: the weight of each pixel in its cell's colour.
         self.skin = self.crop(skin, box)
         self._skin_mask = skin  # a grid over it (foundation's, smoothing's) reuses the arrays above
-        self._skin3: np.ndarray | None = None
+        self._skin3 = _merge3(self.skin)
         self._painted = False
         # The fine grid, and the coarse one (a whole number of fine cells each) from it: block means of block means.
         fine, coarse = cells
@@ -220,7 +224,7 @@ class SkinCanvas:
             weight = _shrink(weight, k)
             self._coarse = _Level(coarse, weight, _shrink(sums, k), self.pixels)
         # Shared by every grid over the skin's own mask: read-only, so that no effect changes them for the others.
-        for shared in (self.skin, self._fine.weight, self._coarse.weight):
+        for shared in (self.skin, self._skin3, self._fine.weight, self._coarse.weight):
             shared.flags.writeable = False
 
     @classmethod
@@ -264,8 +268,6 @@ class SkinCanvas:
         cells = (slice(within.y0 // c, within.y1 // c), slice(within.x0 // c, within.x1 // c))
         if mask is self._skin_mask and box == canvas:
             # The canvas's own mask (foundation, smoothing): its crop, cell shares and 3-channel copy are at hand.
-            if self._skin3 is None:
-                self._skin3 = _merge3(self.skin)
             weight = level.weight
             return SkinGrid(self, level, box, within, cells, self.skin, weight, weight, self._skin3)
         alpha = self.crop(mask, box)
@@ -318,7 +320,7 @@ class SkinCanvas:
 
     def _skin_sums(self, cell: int) -> np.ndarray:
         """The cells' skin-weighted means of the pixels as painted so far (float32 BGR, 0..255 units)."""
-        return _shrink(cv2.multiply(self.pixels, _merge3(self.skin)), cell)
+        return _shrink(cv2.multiply(self.pixels, self._skin3), cell)
 
     def _catch_up(self, level: _Level) -> None:
         """Brings ``level``'s cells up to date with what was painted on the other grid."""
