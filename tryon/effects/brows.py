@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.effects._eyes import face_width, smoothstep
-from tryon.effects.base import Effect, Patch, lab_target_shift, lerp, mix, weighted_mean
+from tryon.effects._eyes import face_width, layer_over, smoothstep
+from tryon.effects.base import Effect, Patch, lab_shift, lab_to_bgr255, mix, weighted_mean
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
 
@@ -70,17 +70,13 @@ class Brows(Effect):
         # 0 on skin as light as the surrounding skin, 1 on hair as dark as the brow's mean or darker.
         contrast = max(float(skin[0] - hair[0]), 6.0)
         hairs = smoothstep(0.15, 0.85, (skin[0] - light) * (1.0 / contrast))
-        tinted = lab_target_shift(lab, hair, o.color, lightness=0.55, texture=1.0, chroma_texture=0.4)
+        new = lab_shift(lab, hair, o.color, lightness=0.55, texture=1.0, chroma_texture=0.4)
         weight = alpha * hairs * o.intensity
-        new = tinted
         if o.fill > 0:
             # Fill within the smoothed shape, on what is not hair already; zero where the brow mask is zero.
             shape = cv2.GaussianBlur(alpha, (0, 0), max(1.0, _FILL_BLUR * fw))
             shape = np.minimum(shape * 1.4, 1.0) * smoothstep(0.0, 0.15, alpha)
-            powder = lab_target_shift(lab, skin, o.color, lightness=0.45, texture=0.9, chroma_texture=0.5)
+            powder = lab_shift(lab, skin, o.color, lightness=0.45, texture=0.9, chroma_texture=0.5)
             w_fill = shape * (1.0 - hairs) * (0.6 * o.fill * o.intensity)
-            total = 1.0 - (1.0 - weight) * (1.0 - w_fill)
-            share = np.divide(w_fill, total, out=np.zeros_like(total), where=total > 1e-6)
-            new = lerp(tinted, powder, share)
-            weight = total
-        mix(patch.view, new, weight)
+            new, weight = layer_over(new, weight, powder, w_fill)  # the powder over the tint, mixed in Lab
+        mix(patch.view, lab_to_bgr255(new), weight)
