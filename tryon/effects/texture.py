@@ -45,31 +45,32 @@ def sparkle_field(box: Box, face: Face, density: float = 0.04, seed: int = 0) ->
     The texture is sampled in a frame that follows the face (origin at the nose tip, scaled and rotated with the
     eye line), so sparkles stay on the same spot of skin as the head moves.
     """
+    # Plain floats: the matrix is a dozen numbers, and numpy's per-call cost would dwarf the arithmetic.
     p = face.points
-    origin = p[1]
-    axis = p[263] - p[33]
-    size = math.hypot(float(axis[0]), float(axis[1])) or 1.0
-    c, s = axis / size
+    ox, oy = float(p[1, 0]), float(p[1, 1])
+    ax, ay = float(p[263, 0] - p[33, 0]), float(p[263, 1] - p[33, 1])
+    size = math.hypot(ax, ay) or 1.0
+    c, s = ax / size, ay / size
     k = 256.0 / (2.2 * size)  # texture pixels per frame pixel: about 256 across the face
     # Texture coordinates are affine in frame coordinates: one warp samples the box (the texture wraps, so the
     # offsets are taken modulo its size to keep the warp's fixed-point coordinates small and exact).
-    gx, gy = box.x0 - float(origin[0]), box.y0 - float(origin[1])
-    to_texture = np.array(
-        [
-            [k * c, k * s, ((gx * c + gy * s) * k) % _TEX],
-            [-k * s, k * c, ((-gx * s + gy * c) * k) % _TEX],
-        ]
-    )
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    gx, gy = box.x0 - ox, box.y0 - oy
+    rows = [[k * c, k * s, ((gx * c + gy * s) * k) % _TEX], [-k * s, k * c, ((-gx * s + gy * c) * k) % _TEX]]
     # The texels the box reaches, per axis; where they fit in the 2 x 2 tiling, it is sampled without wrapping.
-    steps = to_texture[:, :2] * (box.width, box.height)
-    low = to_texture[:, 2] + np.minimum(steps, 0.0).sum(axis=1)
-    high = to_texture[:, 2] + np.maximum(steps, 0.0).sum(axis=1)
-    low = np.floor(low / _TEX) * _TEX  # whole tiles: the same texels
-    if float((high - low).max()) < 2 * _TEX - 2:
-        to_texture[:, 2] -= low
-        texture, border = _tiled_texture(density, seed), cv2.BORDER_CONSTANT
-    else:
+    wrap = False
+    for row in rows:
+        dx, dy = row[0] * box.width, row[1] * box.height
+        low = row[2] + min(dx, 0.0) + min(dy, 0.0)
+        high = row[2] + max(dx, 0.0) + max(dy, 0.0)
+        low = math.floor(low / _TEX) * _TEX  # whole tiles: the same texels
+        wrap = wrap or high - low >= 2 * _TEX - 2
+        row[2] -= low
+    if wrap:
+        for row, offset in zip(rows, ((gx * c + gy * s) * k, (-gx * s + gy * c) * k)):
+            row[2] = offset % _TEX
         texture, border = _sparkle_texture(density, seed), cv2.BORDER_WRAP
-    field8 = cv2.warpAffine(texture, to_texture, (box.width, box.height), flags=flags, borderMode=border)
+    else:
+        texture, border = _tiled_texture(density, seed), cv2.BORDER_CONSTANT
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    field8 = cv2.warpAffine(texture, np.array(rows), (box.width, box.height), flags=flags, borderMode=border)
     return unit(field8)
