@@ -430,7 +430,7 @@ class SkinGrid:
 
     def cells_of(self, mask: RoiMask) -> np.ndarray:
         """Another mask's alpha (float32, 0..1) averaged over the grid's cells."""
-        return cv2.resize(self.canvas.crop(mask, self.box), self.shape[::-1], interpolation=cv2.INTER_AREA)
+        return _shrink(self.canvas.crop(mask, self.box), self.cell)  # the box is a whole number of cells
 
     def sigma(self, faces: float) -> float:
         """A length given in face widths, in cells."""
