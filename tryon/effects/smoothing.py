@@ -52,28 +52,34 @@ class Smoothing(SkinEffect):
         grid = canvas.grid(face.mask("face"), fine=True)
         if grid is None:
             return
-        smooth, edges = _fast_guided_filter(grid.bgr, grid.sigma(_RADIUS), _EPS)
-        amount = np.float32(o.intensity)
-        change = (smooth - grid.bgr) * (np.float32(255.0) * amount)
-        gain = None
+        src = grid.bgr
+        gain, offset = _guided_coefficients(src, grid.sigma(_RADIUS), _EPS)
+        # The smoothed colour is src * gain + offset, so the change is src * (gain - 1) + offset (times the
+        # intensity, in 0..255 units): one factor per cell on its colour, plus the offset.
+        amount = np.float32(255.0 * o.intensity)
+        factor = (gain - np.float32(1.0)) * amount
+        k = None
         if o.detail < 1.0:
             # Also fade the texture below the grid (pixel minus its cell), on flat skin well inside the mask:
             # pixel + change + k * (pixel - cell), with k < 0, is pixel * (1 + k) + (change - k * cell). Weighted
-            # by alpha: pixel * (1 + alpha * k) + alpha * (change - k * cell).
-            flat = np.clip(1.0 - 2.0 * edges, 0.0, 1.0) * np.clip(grid.weight * 2.0 - 1.0, 0.0, 1.0)
-            k = flat * (np.float32(o.detail - 1.0) * amount)
-            change -= grid.bgr * cv2.merge((k * np.float32(255.0),) * 3)
-            gain = k
-        grid.add(change, gain=gain)
+            # by alpha: pixel * (1 + alpha * k) + alpha * (change - k * cell). The gain is the edge map: 0 on flat
+            # skin, toward 1 on edges.
+            flat = np.clip(1.0 - 2.0 * gain, 0.0, 1.0) * np.clip(grid.weight * 2.0 - 1.0, 0.0, 1.0)
+            k = flat * np.float32((o.detail - 1.0) * o.intensity)
+            factor -= k * np.float32(255.0)
+        change = cv2.multiply(src, cv2.merge((factor, factor, factor)))
+        cv2.scaleAdd(offset, float(amount), change, dst=change)
+        grid.add(change, gain=k)
 
 
-def _fast_guided_filter(src: np.ndarray, radius: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """An edge-preserving smoothing of a BGR image: a guided filter driven by the image's own luminance.
+def _guided_coefficients(src: np.ndarray, radius: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """An edge-preserving smoothing of a BGR image, self-guided by its luminance: ``src * gain + offset``.
 
     Each window is fitted as ``q = a * p + (1 - a) * mean(p)`` with ``a = var / (var + eps)`` of the luminance
     (He et al.'s guided filter, self-guided, with the luminance's ``a`` shared by the three channels), so flat
     windows are averaged and windows across an edge keep it. As in the "fast guided filter" (He and Sun, 2015)
-    the coefficients are computed at half size and applied at full size, so edges stay as sharp as the input's.
+    the coefficients are computed at half size and brought back to full size, where they apply to the input itself,
+    so edges stay as sharp as the input's.
 
     Args:
         src: float32 BGR image (0..1).
@@ -81,7 +87,8 @@ def _fast_guided_filter(src: np.ndarray, radius: float, eps: float) -> tuple[np.
         eps: the luminance variance below which a window counts as flat.
 
     Returns:
-        The filtered image and the edge map ``a`` (0 on flat skin, toward 1 on edges).
+        The per-pixel ``gain`` (one channel; also the edge map: 0 on flat skin, toward 1 on edges) and ``offset``
+        (BGR) at ``src``'s size.
     """
     rows, cols = src.shape[:2]
     half = (max(1, cols // 2), max(1, rows // 2))
@@ -97,6 +104,4 @@ def _fast_guided_filter(src: np.ndarray, radius: float, eps: float) -> tuple[np.
     coeffs = cv2.blur(cv2.merge((*cv2.split(b), a)), size, borderType=cv2.BORDER_REFLECT)
     coeffs = cv2.resize(coeffs, (cols, rows), interpolation=cv2.INTER_LINEAR)
     *offset, gain = cv2.split(coeffs)
-    out = cv2.multiply(src, cv2.cvtColor(gain, cv2.COLOR_GRAY2BGR))
-    cv2.add(out, cv2.merge(offset), dst=out)
-    return out, gain
+    return gain, cv2.merge(offset)
