@@ -149,7 +149,8 @@ class Eyeliner(Effect):
         # The upper edge bows slightly inward (a quadratic curve from the tip back to the line).
         control = (0.5 * (tip[0] + base[0]) - ux * 0.15 * height, 0.5 * (tip[1] + base[1]) - uy * 0.15 * height)
         w_tip, w_control, w_base = _BEZIER  # a matrix product would go through BLAS, slow for 8 x 3
-        curve = w_tip * np.float32(tip) + w_control * np.float32(control) + w_base * np.float32(base)
+        curve = w_tip * np.array(tip, np.float32) + w_control * np.array(control, np.float32)
+        curve += w_base * np.array(base, np.float32)
         return np.concatenate([eye.outer[None], curve, eye.upper[1:_WING_BASE][::-1]]).astype(np.float32)
 
 
