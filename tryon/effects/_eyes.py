@@ -223,7 +223,9 @@ def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
     """Hermite step from 0 at ``edge0`` to 1 at ``edge1`` (float32), within 0.003 of the exact curve.
 
     Two OpenCV passes instead of eight numpy ones: the position between the edges is scaled, rounded and
-    saturated to 8 bits in one, then looked up in a table of the curve.
+    saturated to 8 bits in one, then looked up in a table of the curve. ``x`` must be finite and within about
+    2**31 / 255 edge spans of ``edge0`` (OpenCV's conversion passes through 32-bit integers: infinities and NaN
+    come out as 0).
     """
     x = np.ascontiguousarray(x, np.float32)
     scale = 255.0 / (edge1 - edge0)

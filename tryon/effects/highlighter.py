@@ -67,10 +67,10 @@ class Highlighter(SkinEffect):
         if o.shimmer <= 0:
             grid.write(target, o.intensity)
             return
-        change = grid.change(target, amount=o.intensity)
-        # Each sparkle takes the skin part of the way to white (the room left above its cell's sheened colour),
-        # more where the skin is lit; the intensity scales the sheen and the sparkles. All but the sparkles' own
-        # pattern is worked out per cell, so the full-resolution work is one upsampling and one product.
+        change = grid.change(target)
+        # Each sparkle takes the skin part of the way to white (the room left above its cell's colour under the
+        # full sheen), more where the skin is lit; the intensity scales the sheen and the sparkles. All but the
+        # sparkles' own pattern is worked out per cell, so the full-resolution work is one upsampling and one product.
         sparkle = sparkle_field(grid.box, face, density=_SPARKLE_DENSITY, seed=11)
         gain = _SPARKLE_GAIN * o.shimmer
         if gain > 1.0:  # the brightest sparkles reach white, and no further
@@ -79,4 +79,4 @@ class Highlighter(SkinEffect):
         room = np.float32(255.0) - grid.bgr * np.float32(255.0) - change
         glow = room * cv2.merge([(0.5 + 0.5 * lit) * np.float32(gain * o.intensity)] * 3)
         extra = cv2.multiply(grid.upsample(glow), cv2.merge((sparkle, sparkle, sparkle)))
-        grid.add(change, extra=extra)
+        grid.add(change * np.float32(o.intensity), extra=extra)
