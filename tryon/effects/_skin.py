@@ -110,28 +110,6 @@ def _merge3(channel: np.ndarray) -> np.ndarray:
     return cv2.merge((channel, channel, channel))
 
 
-def _colours(sums: np.ndarray, weight: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """Cells' mean skin colours (float32 BGR, 0..1) from their skin-weighted sums (0..255 units) and skin shares.
-
-    A cell with (almost) no skin takes the mean skin colour of all the cells (or of ``fallback`` pixels when
-    there is no skin at all), so that interpolation and filters at the skin's edge see skin.
-    """
-    empty = cv2.compare(weight, _EMPTY, cv2.CMP_LT)
-    mean = None
-    if cv2.countNonZero(empty):  # the mean, from the cell sums before they are divided
-        total = float(cv2.sumElems(weight)[0])
-        totals = cv2.sumElems(sums)
-        mean = (
-            [v / (255.0 * total) for v in totals[:3]] if total > 1e-6 else [v / 255.0 for v in cv2.mean(fallback)[:3]]
-        )
-    # OpenCV's masked arithmetic: numpy's boolean indexing is slower.
-    bgr = cv2.divide(sums, _merge3(cv2.max(weight, 1e-4) * np.float32(255.0)))
-    if mean is not None:
-        cv2.subtract(bgr, bgr, dst=bgr, mask=empty)
-        cv2.add(bgr, (*mean, 0.0), dst=bgr, mask=empty)
-    return bgr
-
-
 @dataclass
 class _Level:
     """The canvas's skin on one grid: cells of ``cell`` pixels, from the canvas's top-left corner."""
@@ -158,9 +136,20 @@ class _Level:
 
     @property
     def bgr(self) -> np.ndarray:
-        """float32 BGR (0..1) mean skin colour of each cell as painted so far (computed when first read)."""
+        """float32 BGR (0..1) mean skin colour of each cell as painted so far (computed when first read).
+
+        A cell with (almost) no skin takes the mean skin colour of all the cells (the canvas's mean colour when
+        there is no skin at all), so that interpolation and filters at the skin's edge see skin.
+        """
         if self._bgr is None:
-            self._bgr = _colours(self.sums, self.weight, self.pixels)
+            bgr = cv2.divide(self.sums, _merge3(cv2.max(self.weight, 1e-4) * np.float32(255.0)))
+            if self._empty is not None:  # OpenCV's masked arithmetic: numpy's boolean indexing is slower
+                mean = [v / (255.0 * self._total) for v in cv2.sumElems(self.sums)[:3]]
+                cv2.subtract(bgr, bgr, dst=bgr, mask=self._empty)
+                cv2.add(bgr, (*mean, 0.0), dst=bgr, mask=self._empty)
+            elif self._total <= 1e-6:  # no skin: every cell is empty
+                bgr[:] = [v / 255.0 for v in cv2.mean(self.pixels)[:3]]
+            self._bgr = bgr
         return self._bgr
 
     def move(self, cells: tuple[slice, slice], delta: np.ndarray) -> None:

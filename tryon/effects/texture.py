@@ -57,19 +57,16 @@ def sparkle_field(box: Box, face: Face, density: float = 0.04, seed: int = 0) ->
     gx, gy = box.x0 - ox, box.y0 - oy
     rows = [[k * c, k * s, ((gx * c + gy * s) * k) % _TEX], [-k * s, k * c, ((-gx * s + gy * c) * k) % _TEX]]
     # The texels the box reaches, per axis; where they fit in the 2 x 2 tiling, it is sampled without wrapping.
-    wrap = False
-    for row in rows:
-        dx, dy = row[0] * box.width, row[1] * box.height
-        low = row[2] + min(dx, 0.0) + min(dy, 0.0)
-        high = row[2] + max(dx, 0.0) + max(dy, 0.0)
-        low = math.floor(low / _TEX) * _TEX  # whole tiles: the same texels
-        wrap = wrap or high - low >= 2 * _TEX - 2
-        row[2] -= low
-    if wrap:
-        for row, offset in zip(rows, ((gx * c + gy * s) * k, (-gx * s + gy * c) * k)):
-            row[2] = offset % _TEX
+    starts: list[float | None] = []
+    for a, b, offset in rows:
+        dx, dy = a * box.width, b * box.height
+        low = math.floor((offset + min(dx, 0.0) + min(dy, 0.0)) / _TEX) * _TEX  # whole tiles: the same texels
+        starts.append(low if offset + max(dx, 0.0) + max(dy, 0.0) - low < 2 * _TEX - 2 else None)
+    if None in starts:
         texture, border = _sparkle_texture(density, seed), cv2.BORDER_WRAP
     else:
+        for row, start in zip(rows, starts):
+            row[2] -= start or 0.0
         texture, border = _tiled_texture(density, seed), cv2.BORDER_CONSTANT
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     field8 = cv2.warpAffine(texture, np.array(rows), (box.width, box.height), flags=flags, borderMode=border)
