@@ -1,7 +1,8 @@
 """Benchmarks: the pipeline's cost per stage on a real video, against the perception floor.
 
 ``perception_floor_ms`` is the median time of MediaPipe face mesh plus selfie segmentation alone (on frames
-already in RGB), measured in the same run on the same frames, so the pipeline's overhead can be read off it.
+already in RGB, passed read-only as the pipeline passes them), measured in the same run on the same frames, so
+the pipeline's overhead can be read off it.
 """
 
 from __future__ import annotations
