@@ -90,6 +90,24 @@ def test_render_checks_parse_matches_frame(face_case, pipe):
         pipe.render(face_case.frame[:100, :100], face_case.parse)
 
 
+def test_render_in_place_writes_the_frame_itself_and_leaves_read_only_frames_alone(face_case):
+    with Pipeline(look="glam", mode="image") as p:
+        copied = p.render(face_case.frame, face_case.parse)
+        work = face_case.frame.copy()
+        out = p.render(work, face_case.parse, inplace=True)
+        # The look is drawn into the given array, with the pixels a copy gets
+        assert out is work
+        np.testing.assert_array_equal(out, copied)
+        assert np.any(out != face_case.frame)
+        # A read-only frame cannot be written: it is rendered on a copy and stays as it was
+        frozen = face_case.frame.copy()
+        frozen.flags.writeable = False
+        out = p.render(frozen, face_case.parse, inplace=True)
+        assert out is not frozen
+        np.testing.assert_array_equal(out, copied)
+        np.testing.assert_array_equal(frozen, face_case.frame)
+
+
 def test_video_mode_keeps_face_ids_across_frames(shared_data):
     import cv2
 

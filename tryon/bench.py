@@ -103,6 +103,7 @@ class _BenchSource(Source):
     """A looped video resized to the bench size, or one still frame repeated (a tiled group of photos)."""
 
     kind = "bench"
+    fresh_frames = True
 
     def __init__(
         self, video: Path | None, still: np.ndarray | None, size: tuple[int, int] | None, loop: bool = True
@@ -224,7 +225,15 @@ def run_bench(
         # Read as fast as the loop goes, but each frame as late as keeps that rate, as from a camera: the
         # latency is then what a viewer would see.
         loop = LiveLoop(
-            pipe, src, [NullSink()], realtime=False, hook=count, pipelined=pipelined, just_in_time=True, record=True
+            pipe,
+            src,
+            [NullSink()],
+            realtime=False,
+            hook=count,
+            pipelined=pipelined,
+            just_in_time=True,
+            record=True,
+            keep_input=False,  # the hook reads only the index: frames are rendered in place, as with no hook
         )
         stats = loop.run(max_frames=frames)
     history = stats.history or []
@@ -281,7 +290,8 @@ def effects_cost(
 
     The frame is parsed once, as the live loop parses (video mode), and that parse is reused: what is timed is
     rendering alone, on the calling thread with nothing beside it. Each effect is timed on a fresh copy of the
-    frame; ``all`` is the look's whole render (complexion effects sharing one canvas, so less than their sum).
+    frame; ``all`` is the look's whole render (complexion effects sharing one canvas, so less than their sum), also
+    on a fresh copy, rendered in place as the live loop renders the frames it reads.
     ``parsing`` picks the parser, as for :func:`run_bench`.
 
     Raises:
@@ -304,8 +314,9 @@ def effects_cost(
             out[effect.name] = float(np.median(times))
         times = []
         for _ in range(repeats):
+            work = frame.copy()
             t0 = time.perf_counter()
-            pipe.render(frame, parse)
+            pipe.render(work, parse, inplace=True)
             times.append((time.perf_counter() - t0) * 1000.0)
         out["all"] = float(np.median(times))
     return out

@@ -307,16 +307,34 @@ class Pipeline:
         )
 
     def render(
-        self, frame: np.ndarray, parse: FrameParse, timings: MutableMapping[str, float] | None = None
+        self,
+        frame: np.ndarray,
+        parse: FrameParse,
+        timings: MutableMapping[str, float] | None = None,
+        *,
+        inplace: bool = False,
     ) -> np.ndarray:
-        """Applies the look to a copy of ``frame`` given its parse (``timings`` receives ``effects`` ms)."""
+        """Applies the look to a copy of ``frame`` given its parse (``timings`` receives ``effects`` ms).
+
+        Args:
+            frame: the frame that was parsed.
+            parse: its parse.
+            timings: receives the ``effects`` milliseconds, when given.
+            inplace: render into ``frame`` itself, when it is a writable BGR uint8 array (other frames are
+                converted to one, which is rendered and returned). Saves a copy of the frame (0.3 ms at 720p)
+                for callers that own it and no longer need it as it was, as the live loop does with frames
+                freshly read from a video or a camera.
+
+        Returns:
+            The rendered frame: a new array, or ``frame`` itself with ``inplace``.
+        """
         bgr = to_bgr8(frame)
         if parse.shape != bgr.shape[:2]:
             raise InputError(
                 f"parse is for a {parse.shape[1]}x{parse.shape[0]} frame, got {bgr.shape[1]}x{bgr.shape[0]}"
             )
         t0 = time.perf_counter()
-        out = bgr.copy()
+        out = bgr if inplace and bgr.flags.writeable else bgr.copy()
         if self.look is not None:
             self.look.render(out, parse)
         if timings is not None:

@@ -223,6 +223,82 @@ def test_pipelined_loop_renders_the_same_frames_as_the_sequential_one(shared_dat
     assert first is not None and np.any(outputs[True][0] != first.image)
 
 
+class KeepingSink(Sink):
+    """Keeps the arrays it is given (not copies), to tell which array the loop rendered into."""
+
+    kind = "keeping"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[np.ndarray] = []
+
+    def write(self, frame: np.ndarray) -> None:
+        self.images.append(frame)
+        self.frames += 1
+
+
+class KeepingSource(Wrapped):
+    """Keeps each frame it gives, with a copy of its pixels as they were read."""
+
+    fresh_frames = True
+
+    def __init__(self, inner: Source) -> None:
+        super().__init__(inner)
+        self.given: list[tuple[Frame, np.ndarray]] = []
+
+    def read(self) -> Frame | None:
+        frame = self.inner.read()
+        if frame is not None:
+            self.given.append((frame, frame.image.copy()))
+        return frame
+
+
+def test_loop_renders_fresh_frames_in_place_and_keeps_them_for_a_hook(shared_data):
+    video = need_file(shared_data / "videos" / "driving_d0.mp4")
+    runs = {}
+    seen = []
+
+    def hook(frame: Frame, out: np.ndarray, timings: dict) -> np.ndarray:
+        seen.append((frame.image, out))
+        return out
+
+    for with_hook in (False, True):
+        src = KeepingSource(open_source(video))
+        sink = KeepingSink()
+        with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
+            LiveLoop(pipe, src, [sink], hook=hook if with_hook else None).run(max_frames=6)
+        runs[with_hook] = (src.given, sink.images)
+    # Without a hook, each fresh frame is rendered into its own array: no copy
+    given, images = runs[False]
+    assert len(images) == 6
+    assert all(out is frame.image for (frame, _), out in zip(given, images))
+    assert any(np.any(out != before) for (_, before), out in zip(given, images))
+    # With a hook (which may show a before/after view), the frame the hook gets is as read, the look on a copy
+    given, images = runs[True]
+    assert len(seen) == 6
+    for (frame, before), (image, out) in zip(given, seen):
+        assert image is frame.image and out is not frame.image
+        np.testing.assert_array_equal(frame.image, before)
+    # And both ways render the same pixels
+    for a, b in zip(runs[False][1], runs[True][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_repeated_photo_is_never_rendered_in_place(shared_data):
+    from tryon.sources.photos import PhotoSource
+
+    src = PhotoSource(need_file(shared_data / "faces" / "deepface_img2.jpg"), repeat=True)
+    original = src._image.copy()
+    sink = RecordingSink()
+    with Pipeline(look=Look.from_dict(LIPSTICK), mode="image") as pipe:  # each frame parsed alone: same output
+        LiveLoop(pipe, src, [sink], pipelined=False).run(max_frames=3)
+    # The source hands out one array again and again: the look lands on a copy each time, never twice
+    assert not PhotoSource.fresh_frames
+    assert np.any(sink.images[0] != original)
+    np.testing.assert_array_equal(sink.images[0], sink.images[2])
+    np.testing.assert_array_equal(src._image, original)
+
+
 def test_pipelined_loop_parses_at_most_one_frame_ahead_of_a_slow_sink(shared_data):
     class CountingSource(Wrapped):
         reads = 0

@@ -30,6 +30,9 @@ class CamApp:
             is reported and the previous look is kept.
     """
 
+    #: The hook reads only the rendered frame: the live loop may render into the source's frames.
+    reads_input = False
+
     def __init__(
         self, pipeline: Pipeline, looks: list[str], preview: WindowSink | None = None, watch: Path | None = None
     ) -> None:

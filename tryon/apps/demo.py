@@ -92,6 +92,11 @@ class DemoApp:
     def look(self) -> Look | None:
         return self.pipeline.look
 
+    @property
+    def reads_input(self) -> bool:
+        """Whether the next frame's input is read (the before/after split is on); else the loop renders in place."""
+        return self.state.split
+
     def _apply_look(self) -> None:
         s = self.state
         name = self.looks[s.look_index % len(self.looks)]
@@ -175,11 +180,12 @@ class DemoApp:
         for k, v in timings.items():
             self.stats[k] = 0.9 * self.stats.get(k, v) + 0.1 * v
         self._width = out.shape[1]
-        shown = out if out is not frame.image else out.copy()
+        shown = out  # the loop's own frame (rendered on a copy, or in place when the input is not needed)
         s = self.state
         if s.split:
             x = round(s.split_x * out.shape[1])
-            shown[:, :x] = frame.image[:, :x]
+            if frame.image is not out:  # the frame the split was turned on in was rendered in place: no before
+                shown[:, :x] = frame.image[:, :x]
             cv2.line(shown, (x, 0), (x, out.shape[0]), (255, 255, 255), 2, cv2.LINE_AA)
             _text(shown, "before", (max(8, x - 80), 28))
             _text(shown, "after", (min(out.shape[1] - 70, x + 10), 28))

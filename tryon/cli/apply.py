@@ -170,6 +170,6 @@ def _frames(
                     if stop.requested:
                         break
                     faces_seen += bool(parse.faces)
-                    writer.write(pipe.render(frame.image, parse))
+                    writer.write(pipe.render(frame.image, parse, inplace=True))  # each frame freshly decoded
                     bar.update()
         return faces_seen, stop.requested

@@ -40,6 +40,10 @@ class Source(ABC):
     kind: ClassVar[str]
     #: True for sources that produce frames on their own clock (cameras): the live loop then drops stale frames.
     live: ClassVar[bool] = False
+    #: True for sources whose every frame is a new array that nothing else holds (decoded or captured for that
+    #: read): the live loop may then render into it instead of a copy. A source that hands out the same array
+    #: again (a repeated photo) leaves it False.
+    fresh_frames: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._closed = False

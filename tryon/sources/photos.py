@@ -21,6 +21,7 @@ class FolderSource(Source):
     """
 
     kind = "folder"
+    fresh_frames = True
 
     def __init__(self, folder: str | Path, repeat: bool = False, skip_unreadable: bool = True) -> None:
         super().__init__()

@@ -23,6 +23,7 @@ class VideoSource(Source):
     """
 
     kind = "video"
+    fresh_frames = True
 
     def __init__(self, path: str | Path, loop: bool = False) -> None:
         super().__init__()

@@ -33,6 +33,7 @@ class WebcamSource(Source):
 
     kind = "webcam"
     live = True
+    fresh_frames = True
 
     def __init__(
         self,

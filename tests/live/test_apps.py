@@ -1,0 +1,104 @@
+"""The demo and virtual-camera apps' hooks, driven without a window: keys, the before/after split, snapshots,
+look switching and the watched look file."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from tests.conftest import need_file
+from tests.live.test_loop import KeepingSink, KeepingSource
+from tryon.apps.cam import CamApp
+from tryon.apps.demo import DemoApp
+from tryon.image import read_image
+from tryon.live import LiveLoop
+from tryon.pipeline import Pipeline
+from tryon.sources import open_source
+from tryon.sources.base import Frame
+
+
+def test_demo_keys_step_looks_shades_and_effects(tmp_path):
+    with Pipeline(mode="video") as pipe:
+        app = DemoApp(pipe, ["bold_red", "glam"], ["NOVA-LIP-001", "NOVA-LIP-002"], tmp_path)
+        assert pipe.look is not None and pipe.look.name == "bold_red"
+        # n: the next look, its effects all on
+        assert app.handle_key(ord("n"))
+        assert pipe.look.name == "glam"
+        names = [e.name for e in pipe.look.effects]
+        # 1: the look's first effect off, then on again
+        app.handle_key(ord("1"))
+        assert [e.name for e in pipe.look.effects] == names[1:]
+        app.handle_key(ord("1"))
+        assert [e.name for e in pipe.look.effects] == names
+        # s: the catalogue's shades, in turn, on the lipstick
+        app.handle_key(ord("s"))
+        lipstick = next(e for e in pipe.look.effects if e.name == "lipstick")
+        assert lipstick.options.color.hex.upper() == "#A4161A"
+        app.handle_key(ord("s"))
+        lipstick = next(e for e in pipe.look.effects if e.name == "lipstick")
+        assert lipstick.options.color.hex.upper() == "#B98472"
+        # q and Esc quit
+        assert not app.handle_key(ord("q"))
+        assert not app.handle_key(27)
+
+
+def test_demo_split_shows_the_frame_as_read_beside_the_look_and_snapshots_the_look(shared_data, tmp_path):
+    video = need_file(shared_data / "videos" / "driving_d0.mp4")
+    src = KeepingSource(open_source(video))
+    sink = KeepingSink()
+    with Pipeline(mode="video") as pipe:
+        app = DemoApp(pipe, ["bold_red"], [], tmp_path / "snaps")
+        app.state.show_help = app.state.show_stats = False
+
+        class Keys:
+            """The app as the loop's hook, with keys pressed on given frames."""
+
+            @property
+            def reads_input(self) -> bool:
+                return app.reads_input
+
+            def __call__(self, frame: Frame, out: np.ndarray, timings: dict) -> np.ndarray | None:
+                if frame.index == 2:
+                    app.handle_key(ord("b"))  # split on, while the loop runs
+                if frame.index == 4:
+                    app.handle_key(ord("c"), out)  # a snapshot of the frame as rendered
+                return app(frame, out, timings)
+
+        loop = LiveLoop(pipe, src, [sink], hook=Keys(), pipelined=False)
+        loop.run(max_frames=6)
+    assert len(sink.images) == 6
+    # Before the split, frames were rendered in place; from the frame after the key, on a copy
+    assert [out is frame.image for (frame, _), out in zip(src.given, sink.images)] == [True] * 3 + [False] * 3
+    for (frame, before), shown in list(zip(src.given, sink.images))[3:]:
+        x = shown.shape[1] // 2
+        # Left of the line: the frame as read (between the labels above and the text below); right of it: the look
+        rows = slice(40, shown.shape[0] - 60)
+        np.testing.assert_array_equal(shown[rows, : x - 2], before[rows, : x - 2])
+        np.testing.assert_array_equal(frame.image, before)
+        assert np.any(shown[rows, x + 2 :] != before[rows, x + 2 :])
+    # The snapshot is the rendered frame, without the split or the overlays
+    snaps = list((tmp_path / "snaps").glob("*.jpg"))
+    assert len(snaps) == 1
+    snap = read_image(snaps[0]).astype(int)
+    frame, before = src.given[4]
+    rendered = np.abs(snap - before).mean()
+    assert snap.shape == before.shape and rendered > 0.2
+
+
+def test_cam_app_reloads_a_watched_look_and_keeps_the_last_good_one(tmp_path):
+    look = tmp_path / "call.yaml"
+    look.write_text("name: call\neffects:\n  lipstick: {color: '#9E1B32'}\n")
+    with Pipeline(look=str(look), mode="video") as pipe:
+        app = CamApp(pipe, [], watch=look)
+        assert not app.reads_input
+        look.write_text("name: call2\neffects:\n  blush: {color: '#E58F87'}\n")
+        os.utime(look, (1_000_000_000, 1_000_000_000))
+        app.poll_watch()
+        assert app.reloads == 1 and pipe.look is not None and pipe.look.name == "call2"
+        # A broken edit is reported and the look stays
+        look.write_text("name: call3\neffects:\n  lipstick: {color: 'not a colour'}\n")
+        os.utime(look, (1_000_000_100, 1_000_000_100))
+        app.poll_watch()
+        assert app.reloads == 1 and pipe.look.name == "call2"
+        assert len(app.errors) == 1 and "call.yaml" in app.errors[0] and "color" in app.errors[0]
