@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from tests.conftest import need_file
-from tests.live.test_loop import KeepingSink, KeepingSource
+from tests.live.helpers import KeepingSink, KeepingSource
 from tryon.apps.cam import CamApp
 from tryon.apps.demo import DemoApp
 from tryon.image import read_image
@@ -43,47 +43,59 @@ def test_demo_keys_step_looks_shades_and_effects(tmp_path):
         assert not app.handle_key(27)
 
 
+class FakeWindow:
+    """Stands in for the window sink: the key "pressed" while the last frame was shown."""
+
+    title = "fake"
+    last_key = -1
+
+
 def test_demo_split_shows_the_frame_as_read_beside_the_look_and_snapshots_the_look(shared_data, tmp_path):
     video = need_file(shared_data / "videos" / "driving_d0.mp4")
     src = KeepingSource(open_source(video))
     sink = KeepingSink()
+    window = FakeWindow()
     with Pipeline(mode="video") as pipe:
         app = DemoApp(pipe, ["bold_red"], [], tmp_path / "snaps")
+        app.window = window  # type: ignore[assignment]
         app.state.show_help = app.state.show_stats = False
+        keys = {1: ord("b"), 3: ord("c")}  # pressed while frames 1 and 3 are shown: handled with frames 2 and 4
 
         class Keys:
-            """The app as the loop's hook, with keys pressed on given frames."""
+            """The app as the loop's hook, with keys pressed while given frames are on screen."""
 
             @property
             def reads_input(self) -> bool:
                 return app.reads_input
 
             def __call__(self, frame: Frame, out: np.ndarray, timings: dict) -> np.ndarray | None:
-                if frame.index == 2:
-                    app.handle_key(ord("b"))  # split on, while the loop runs
-                if frame.index == 4:
-                    app.handle_key(ord("c"), out)  # a snapshot of the frame as rendered
-                return app(frame, out, timings)
+                shown = app(frame, out, timings)
+                window.last_key = keys.get(frame.index, -1)
+                return shown
 
-        loop = LiveLoop(pipe, src, [sink], hook=Keys(), pipelined=False)
-        loop.run(max_frames=6)
-    assert len(sink.images) == 6
-    # Before the split, frames were rendered in place; from the frame after the key, on a copy
-    assert [out is frame.image for (frame, _), out in zip(src.given, sink.images)] == [True] * 3 + [False] * 3
-    for (frame, before), shown in list(zip(src.given, sink.images))[3:]:
-        x = shown.shape[1] // 2
-        # Left of the line: the frame as read (between the labels above and the text below); right of it: the look
-        rows = slice(40, shown.shape[0] - 60)
+        LiveLoop(pipe, src, [sink], hook=Keys(), pipelined=False).run(max_frames=6)
+    assert src.fresh_frames and len(sink.images) == 6
+    # Frames were rendered in place until the split key waited, then on a copy: even the first split frame has a
+    # before to show
+    assert [out is frame.image for (frame, _), out in zip(src.given, sink.images)] == [True] * 2 + [False] * 4
+    rows = slice(40, sink.images[0].shape[0] - 60)  # between the labels above and the text below
+    x = sink.images[0].shape[1] // 2
+    for (frame, before), shown in list(zip(src.given, sink.images))[2:]:
+        # Left of the line: the frame as read; right of it: the look; the frame itself as the source gave it
         np.testing.assert_array_equal(shown[rows, : x - 2], before[rows, : x - 2])
-        np.testing.assert_array_equal(frame.image, before)
         assert np.any(shown[rows, x + 2 :] != before[rows, x + 2 :])
-    # The snapshot is the rendered frame, without the split or the overlays
+        np.testing.assert_array_equal(frame.image, before)
+    # The snapshot is the rendered frame of that moment, without the split's line or labels
     snaps = list((tmp_path / "snaps").glob("*.jpg"))
     assert len(snaps) == 1
-    snap = read_image(snaps[0]).astype(int)
-    frame, before = src.given[4]
-    rendered = np.abs(snap - before).mean()
-    assert snap.shape == before.shape and rendered > 0.2
+    snap = read_image(snaps[0]).astype(np.int32)
+    (_, before), shown = src.given[4], sink.images[4].astype(np.int32)
+    assert snap.shape == before.shape
+    made_up = np.zeros(snap.shape[:2], bool)
+    made_up[rows, x + 3 :] = np.abs(shown - before).max(axis=2)[rows, x + 3 :] > 12  # where the look shows
+    assert made_up.sum() > 100
+    assert np.abs(snap - shown)[made_up].mean() < 0.4 * np.abs(snap - before)[made_up].mean()
+    assert shown[rows, x].min() >= 250 and snap[rows, x].mean() < 200  # the split's white line is not in it
 
 
 def test_cam_app_reloads_a_watched_look_and_keeps_the_last_good_one(tmp_path):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import need_file, needs_two_cpus
+from tests.live.helpers import KeepingSink, KeepingSource
 from tryon.errors import SourceError
 from tryon.live import LiveLoop
 from tryon.looks import Look
@@ -223,34 +224,34 @@ def test_pipelined_loop_renders_the_same_frames_as_the_sequential_one(shared_dat
     assert first is not None and np.any(outputs[True][0] != first.image)
 
 
-class KeepingSink(Sink):
-    """Keeps the arrays it is given (not copies), to tell which array the loop rendered into."""
+def test_sources_that_say_their_frames_are_fresh_never_hand_out_an_array_twice(shared_data, tmp_path):
+    from tryon.sources.photos import FolderSource, PhotoSource
+    from tryon.sources.video import VideoSource
+    from tryon.sources.webcam import WebcamSource
 
-    kind = "keeping"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[np.ndarray] = []
-
-    def write(self, frame: np.ndarray) -> None:
-        self.images.append(frame)
-        self.frames += 1
-
-
-class KeepingSource(Wrapped):
-    """Keeps each frame it gives, with a copy of its pixels as they were read."""
-
-    fresh_frames = True
-
-    def __init__(self, inner: Source) -> None:
-        super().__init__(inner)
-        self.given: list[tuple[Frame, np.ndarray]] = []
-
-    def read(self) -> Frame | None:
-        frame = self.inner.read()
-        if frame is not None:
-            self.given.append((frame, frame.image.copy()))
-        return frame
+    assert VideoSource.fresh_frames and FolderSource.fresh_frames and WebcamSource.fresh_frames
+    assert not PhotoSource.fresh_frames  # hands out its one array again
+    # A looped video, past its end: each frame its own array, and writing into one (an in-place render) leaves
+    # every other as decoded
+    video = need_file(shared_data / "videos" / "driving_d0.mp4")
+    with VideoSource(video, loop=True) as src:
+        frames = [src.read() for _ in range(85)]  # 78 frames, then the start again
+    images = [f.image for f in frames if f is not None]
+    assert len(images) == 85
+    first = images[0].copy()
+    for i, image in enumerate(images):
+        if i not in (0, 78):
+            image[:] = 0
+    np.testing.assert_array_equal(images[0], first)
+    np.testing.assert_array_equal(images[78], first)  # the same picture, decoded again
+    # A folder read over again: each read decodes anew
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(tmp_path / name), np.full((64, 64, 3), 200 if name == "a.png" else 90, np.uint8))
+    with FolderSource(tmp_path, repeat=True) as folder:
+        read = [folder.read() for _ in range(4)]
+    assert all(f is not None for f in read)
+    read[0].image[:] = 0  # type: ignore[union-attr]
+    assert read[2].image.min() == 200  # type: ignore[union-attr]
 
 
 def test_loop_renders_fresh_frames_in_place_and_keeps_them_for_a_hook(shared_data):

@@ -36,6 +36,10 @@ HELP = (
 )
 
 
+#: Keys that turn the before/after split on.
+_SPLIT_KEYS = frozenset(map(ord, "b[]"))
+
+
 @dataclass
 class DemoState:
     """What the user has chosen so far."""
@@ -94,8 +98,14 @@ class DemoApp:
 
     @property
     def reads_input(self) -> bool:
-        """Whether the next frame's input is read (the before/after split is on); else the loop renders in place."""
-        return self.state.split
+        """Whether the next frame's input is read; else the loop renders that frame in place.
+
+        True while the before/after split is on, and when a key waiting to be handled turns it on.
+        """
+        if self.state.split:
+            return True
+        key = self.window.last_key if self.window is not None else -1
+        return key >= 0 and (key & 0xFF) in _SPLIT_KEYS
 
     def _apply_look(self) -> None:
         s = self.state
@@ -184,7 +194,7 @@ class DemoApp:
         s = self.state
         if s.split:
             x = round(s.split_x * out.shape[1])
-            if frame.image is not out:  # the frame the split was turned on in was rendered in place: no before
+            if frame.image is not out:  # else rendered in place (the split turned on by the mouse): no before
                 shown[:, :x] = frame.image[:, :x]
             cv2.line(shown, (x, 0), (x, out.shape[0]), (255, 255, 255), 2, cv2.LINE_AA)
             _text(shown, "before", (max(8, x - 80), 28))
