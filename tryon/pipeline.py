@@ -314,7 +314,7 @@ class Pipeline:
         *,
         inplace: bool = False,
     ) -> np.ndarray:
-        """Applies the look to a copy of ``frame`` given its parse (``timings`` receives ``effects`` ms).
+        """Applies the look to ``frame`` given its parse: on a copy, or with ``inplace`` into ``frame`` itself.
 
         Args:
             frame: the frame that was parsed.

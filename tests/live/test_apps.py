@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from tests.conftest import need_file
-from tests.live.helpers import KeepingSink, KeepingSource
+from tests.live.helpers import KeepingSource, RecordingSink
 from tryon.apps.cam import CamApp
 from tryon.apps.demo import DemoApp
 from tryon.image import read_image
@@ -53,7 +53,7 @@ class FakeWindow:
 def test_demo_split_shows_the_frame_as_read_beside_the_look_and_snapshots_the_look(shared_data, tmp_path):
     video = need_file(shared_data / "videos" / "driving_d0.mp4")
     src = KeepingSource(open_source(video))
-    sink = KeepingSink()
+    sink = RecordingSink(copies=False)
     window = FakeWindow()
     with Pipeline(mode="video") as pipe:
         app = DemoApp(pipe, ["bold_red"], [], tmp_path / "snaps")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import need_file, needs_two_cpus
-from tests.live.helpers import KeepingSink, KeepingSource
+from tests.live.helpers import KeepingSource, RecordingSink, Wrapped
 from tryon.errors import SourceError
 from tryon.live import LiveLoop
 from tryon.looks import Look
@@ -22,30 +22,6 @@ from tryon.sources.base import Frame, Source
 from tryon.sources.grabber import LatestFrameGrabber
 
 LIPSTICK = {"effects": {"lipstick": {"color": "#9E1B32", "intensity": 1.0}}}
-
-
-class Wrapped(Source):
-    """A source reading another (a real video), for tests to change how reading goes."""
-
-    kind = "wrapped"
-
-    def __init__(self, inner: Source) -> None:
-        super().__init__()
-        self.inner = inner
-
-    @property
-    def fps(self) -> float:
-        return self.inner.fps
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.inner.size
-
-    def read(self) -> Frame | None:
-        return self.inner.read()
-
-    def _release(self) -> None:
-        self.inner.close()
 
 
 class FailingSource(Wrapped):
@@ -191,18 +167,6 @@ def test_missing_camera_says_what_to_do_instead():
         open_source(57)
 
 
-class RecordingSink(Sink):
-    kind = "recording"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[np.ndarray] = []
-
-    def write(self, frame: np.ndarray) -> None:
-        self.images.append(frame.copy())
-        self.frames += 1
-
-
 def test_pipelined_loop_renders_the_same_frames_as_the_sequential_one(shared_data):
     # Given the same clip run with parsing on a worker thread and with every stage in turn
     outputs = {}
@@ -265,7 +229,7 @@ def test_loop_renders_fresh_frames_in_place_and_keeps_them_for_a_hook(shared_dat
 
     for with_hook in (False, True):
         src = KeepingSource(open_source(video))
-        sink = KeepingSink()
+        sink = RecordingSink(copies=False)
         with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
             LiveLoop(pipe, src, [sink], hook=hook if with_hook else None).run(max_frames=6)
         runs[with_hook] = (src.given, sink.images)

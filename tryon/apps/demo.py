@@ -194,7 +194,7 @@ class DemoApp:
         s = self.state
         if s.split:
             x = round(s.split_x * out.shape[1])
-            if frame.image is not out:  # else rendered in place (the split turned on by the mouse): no before
+            if frame.image is not out:  # else rendered in place (a loop told not to keep the input): no before
                 shown[:, :x] = frame.image[:, :x]
             cv2.line(shown, (x, 0), (x, out.shape[0]), (255, 255, 255), 2, cv2.LINE_AA)
             _text(shown, "before", (max(8, x - 80), 28))
