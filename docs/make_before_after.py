@@ -3,7 +3,8 @@
     TRYON_TEST_DATA=../shared/data .venv/bin/python docs/make_before_after.py
 
 Each row is one photo: the original face, then the same face with each look. The photos are read from the shared
-test material by path (never copied into the repository); only the rendered crops are written here.
+test material by path (never copied into the repository); only the rendered crops are written here. Two rows are
+frames of the shared videos where the head is turned (``VIDEO#FRAME``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ PHOTOS = [
     "people/ootd_model_7.png",
     "faces/deepface_img38.jpg",
     "faces/liveportrait_driving_d30.jpg",
+    "videos/driving_d3.mp4#275",  # turned toward the image's left (yaw 0.33 of a profile's 0.5)
+    "videos/source_s18.mp4#0",
 ]
 LOOKS = ["natural", "evening", "bold_red", "smoky_eye", "glam"]
 TILE = 256
@@ -44,6 +47,22 @@ def face_crop(frame: np.ndarray, points: np.ndarray, grow: float = 0.62, lift: f
     y0, y1 = int(max(0, cy - half)), int(min(frame.shape[0], cy + half))
     x0, x1 = int(max(0, cx - half)), int(min(frame.shape[1], cx + half))
     return slice(y0, y1), slice(x0, x1)
+
+
+def read_frame(path: Path) -> np.ndarray:
+    """A photo, or one frame of a video given as ``VIDEO#INDEX``."""
+    video, _, index = str(path).partition("#")
+    if not index:
+        return read_image(path)
+    cap = cv2.VideoCapture(video)
+    try:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+        ok, frame = cap.read()
+    finally:
+        cap.release()
+    if not ok:
+        raise SystemExit(f"{video}: no frame {index}")
+    return np.asarray(frame)
 
 
 def label(tile: np.ndarray, text: str) -> np.ndarray:
@@ -64,7 +83,7 @@ def main() -> int:
     pipes = {name: Pipeline(look=name, mode="image", max_faces=1) for name in LOOKS}
     try:
         for rel in PHOTOS:
-            frame = read_image(data / rel)
+            frame = read_frame(data / rel)
             parse = pipes[LOOKS[0]].parse(frame)
             if not parse.faces:
                 print(f"no face in {rel}; skipped", file=sys.stderr)
@@ -75,7 +94,7 @@ def main() -> int:
                 rendered = pipe.render(frame, parse)
                 tiles.append(label(cv2.resize(rendered[ys, xs], (TILE, TILE), interpolation=cv2.INTER_AREA), name))
             row = np.hstack(tiles)
-            write_image(out / f"before_after_{Path(rel).stem}.jpg", row)
+            write_image(out / f"before_after_{Path(rel.replace('.mp4#', '_')).stem}.jpg", row)
             rows.append(row)
     finally:
         for pipe in pipes.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 import cv2
@@ -11,7 +12,7 @@ import numpy as np
 
 from tryon.errors import ParseError
 
-__all__ = ["Box", "RoiMask", "nearest_centre"]
+__all__ = ["Box", "RoiMask", "disc_kernel", "nearest_centre"]
 
 
 class Box(NamedTuple):
@@ -156,3 +157,9 @@ def nearest_centre(box: Box, centres: Sequence[np.ndarray]) -> np.ndarray:
         ]
     )
     return np.argmin(score, axis=0)
+
+
+@lru_cache(maxsize=32)
+def disc_kernel(radius: int) -> np.ndarray:
+    """An elliptical structuring element of ``radius`` pixels (2r+1 across), built once per size."""
+    return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))

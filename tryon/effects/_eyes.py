@@ -10,14 +10,13 @@ import math
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from tryon.effects._skin import face_width
 from tryon.effects.base import Patch, is_blank, lerp, unit
-from tryon.geometry import Box, RoiMask
+from tryon.geometry import Box, RoiMask, disc_kernel
 from tryon.parsing.frame_parse import Face
 from tryon.perception import topology
 
@@ -235,9 +234,3 @@ def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
 
 _T = np.arange(256, dtype=np.float32) / np.float32(255.0)
 _SMOOTHSTEP = _T * _T * (3.0 - 2.0 * _T)  # the Hermite curve at 256 points of 0..1
-
-
-@lru_cache(maxsize=32)
-def disc_kernel(radius: int) -> np.ndarray:
-    """An elliptical structuring element of ``radius`` pixels (2r+1 across), built once per size."""
-    return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from tryon.errors import InputError
-from tryon.geometry import Box, RoiMask
+from tryon.geometry import Box, RoiMask, disc_kernel
 from tryon.parsing._features import (
     Discriminant,
     Edge,
@@ -68,6 +68,11 @@ _BROW_GROW = 0.005  # brows are drawn around the hair, sparse hair included
 _SKIN_TOP, _SKIN_SIDE = 0.35, 0.12
 _SKIN_IN_TOP, _SKIN_IN_SIDE = 0.1, 0.06
 _SKIN_BG = 0.15
+# Around the eyes, up to this many face widths beyond their outlines (and within the oval), is face whatever its
+# colour: lashes, shadows, the far eye's outer corner on a turned head, where the oval comes close to the eye.
+_SKIN_EYE_MARGIN = 0.06
+# The skin map's last blur, in face widths (under a pixel of its coarse level): smooth edges, not stairs.
+_SKIN_EDGE = 0.015
 
 
 @dataclass(frozen=True)
@@ -700,6 +705,8 @@ class LandmarkParser:
             return oval
         llr = 0.5 * (other.d2(ycc) - skin.d2(ycc) + (other.logdet - skin.logdet))
         soft_core = win.poly(core)
+        near_eyes = cv2.dilate(win.poly(*_EYE_RINGS), disc_kernel(win.px(_SKIN_EYE_MARGIN)))
+        np.maximum(soft_core, near_eyes * oval, out=soft_core)
         p = soft_core + (win.poly(reach) - soft_core) * win.blur(sigmoid(llr), 0.01)
         # Keep only the skin joined to the face: skin-coloured patches in the hair or the background go.
         count, labels, stats, _ = cv2.connectedComponentsWithStats((p > 0.5).view(np.uint8), connectivity=4)
@@ -707,4 +714,6 @@ class LandmarkParser:
             x, y = (int(v) for v in np.clip(np.round(win.pts[tp.NOSE_TIP]), 0, (win.shape[1] - 1, win.shape[0] - 1)))
             face = int(labels[y, x]) or 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
             p *= cv2.dilate((labels == face).view(np.uint8), None).view(bool)
-        return p
+        # The map is coarse (about 48 pixels across the face): a sharp colour edge in it (a lit jaw over a shaded
+        # neck) would come out of the upsampling as a staircase, which a contour or foundation edge shows.
+        return win.blur(p, _SKIN_EDGE)

@@ -73,6 +73,8 @@ EYE_AREA = tuple(sorted({*RIGHT_BROW_UPPER, *LEFT_BROW_UPPER, *RIGHT_EYE_LOWER_3
 
 # Landmarks used to scale things to the face.
 RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
+#: The face's sides at ear level (the face oval's widest points): the face's width is the distance between them.
+RIGHT_FACE_SIDE, LEFT_FACE_SIDE = 234, 454
 NOSE_TIP = 1
 CHIN = 152
 FOREHEAD = 10
