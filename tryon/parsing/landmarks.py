@@ -72,7 +72,7 @@ _SKIN_BG = 0.15
 # colour: lashes, shadows, the far eye's outer corner on a turned head, where the oval comes close to the eye.
 _SKIN_EYE_MARGIN = 0.06
 # The skin map's last blur, in face widths (under a pixel of its coarse level): smooth edges, not stairs.
-_SKIN_EDGE = 0.015
+_SKIN_EDGE = 0.01
 
 
 @dataclass(frozen=True)
