@@ -30,7 +30,7 @@ PHOTOS = [
     "people/ootd_model_7.png",
     "faces/deepface_img38.jpg",
     "faces/liveportrait_driving_d30.jpg",
-    "videos/driving_d3.mp4#275",  # turned toward the image's left (yaw 0.33 of a profile's 0.5)
+    "videos/driving_d3.mp4#275",  # turned toward the image's right (yaw 0.33 of a profile's 0.5)
     "videos/source_s18.mp4#0",
 ]
 LOOKS = ["natural", "evening", "bold_red", "smoky_eye", "glam"]

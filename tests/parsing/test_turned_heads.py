@@ -21,7 +21,7 @@ from tests.conftest import need_file
 from tryon.parsing.classes import class_index
 from tryon.perception import topology
 
-# (video, frame index, the sign of the turn: + toward the image's left, - toward its right); both eyes open.
+# (video, frame index, the sign of the turn: + the face toward the image's right, - toward its left); both eyes open.
 TURNED = [
     ("driving_d3.mp4", 275, 1),
     ("source_s18.mp4", 0, 1),
