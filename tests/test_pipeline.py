@@ -43,17 +43,26 @@ def test_no_face_leaves_the_frame_unchanged():
     assert np.array_equal(out, frame)
 
 
-def test_face_cut_by_the_frame_edge_is_flagged_and_parsed(shared_data, pipe):
+@pytest.mark.parametrize(("side", "kept"), [("right", 0.8), ("bottom", 0.75)])
+def test_face_cut_by_the_frame_edge_is_flagged_and_parsed(shared_data, pipe, side, kept):
     frame = read_image(need_file(shared_data / "faces" / "liveportrait_source_s2.jpg"))
     full = pipe.parse(frame).faces[0]
-    cx = int(full.points[:, 0].mean())
-    cut = np.ascontiguousarray(frame[:, : cx + 10])  # cut through the middle of the face
+    assert not full.cut_by_edge
+    axis = 0 if side == "right" else 1
+    lo, hi = full.points[:, axis].min(), full.points[:, axis].max()
+    edge = int(lo + kept * (hi - lo))  # the frame ends inside the face, a fifth or a quarter of it beyond
+    cut = np.ascontiguousarray(frame[:, :edge] if side == "right" else frame[:edge])
     parse = pipe.parse(cut)
-    if parse.faces:  # MediaPipe may or may not find half a face; when it does, it must be flagged and valid
-        face = parse.faces[0]
-        assert face.cut_by_edge
-        labels = parse.labels()
-        assert labels.shape == cut.shape[:2]
+    assert len(parse.faces) == 1  # face mesh finds the face, its landmarks reaching past the frame
+    face = parse.faces[0]
+    assert face.cut_by_edge
+    assert face.points[:, axis].max() >= edge
+    for name, mask in face.masks.items():
+        assert mask.box.clip(cut.shape) == mask.box, name  # masks stay inside the frame
+    labels = parse.labels()
+    assert labels.shape == cut.shape[:2]
+    for name in ("face_skin", "nose", "upper_lip", "right_eye"):  # what is left of the face is parsed
+        assert np.count_nonzero(labels == CLASSES.index(name)) > 100, name
 
 
 @pytest.mark.parametrize(

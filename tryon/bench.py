@@ -338,6 +338,7 @@ class StabilityResult:
     moving_frames: tuple[int, int]
     lag_frames: float
     speed_px_per_frame: float
+    lid_error_px: float = 0.0
     mask_flicker: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -348,6 +349,7 @@ class StabilityResult:
             "moving_frames": list(self.moving_frames),
             "lag_frames": round(self.lag_frames, 3),
             "speed_px_per_frame": round(self.speed_px_per_frame, 2),
+            "lid_error_px": round(self.lid_error_px, 2),
             "mask_flicker": {k: round(v, 4) for k, v in self.mask_flicker.items()},
         }
 
@@ -367,8 +369,11 @@ def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None
     averaged over those landmarks.
     Lag: on the stretch where the face moves most, how far the smoothed landmarks trail the raw ones, in frames of
     that motion (mean distance smoothed-to-raw over mean raw per-frame displacement).
+    Lid error: over the whole video, the most the smoothed eyelids' gap (upper to lower lid, both eyes' mean) differs
+    from the raw one: how far behind a blink the eye makeup can be, in pixels.
     """
     from tryon.perception import Perception, PerceptionOptions
+    from tryon.perception import topology as tp
     from tryon.perception.smoothing import LandmarkSmoother
 
     raw = []
@@ -401,6 +406,11 @@ def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None
         resid = flat - a @ coef
         return float(np.sqrt((resid.reshape(track.shape) ** 2).sum(axis=2).mean(axis=0)).mean())
 
+    def lid_gap(track: np.ndarray) -> np.ndarray:
+        upper, lower = [tp.RIGHT_EYE_UPPER[4], tp.LEFT_EYE_UPPER[4]], [tp.RIGHT_EYE_LOWER[4], tp.LEFT_EYE_LOWER[4]]
+        return np.linalg.norm(track[:, upper] - track[:, lower], axis=2).mean(axis=1)  # type: ignore[no-any-return]
+
+    lid_error = float(np.abs(lid_gap(smooth) - lid_gap(raw_a)).max())
     raw_a, smooth = raw_a[:, rigid], smooth[:, rigid]
     s0, s1 = still, still + window + 1
     m0, m1 = moving, moving + window + 1
@@ -413,6 +423,7 @@ def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None
         moving_frames=(m0, m1),
         lag_frames=trail / speed if speed > 0 else 0.0,
         speed_px_per_frame=speed,
+        lid_error_px=lid_error,
         mask_flicker=_mask_flicker(Path(source), size, s0, s1, fps),
     )
 

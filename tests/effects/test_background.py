@@ -173,3 +173,32 @@ def test_bad_options_are_refused_with_the_field_and_allowed_values(options, mess
     with pytest.raises(LookError) as info:
         create_effect("background", options)
     assert message in str(info.value)
+
+
+def test_a_stronger_blur_smooths_the_background_more():
+    frame, parse, disc = person_scene()
+    far = ~dilated(disc, 40)
+
+    def spread(blur: float) -> float:
+        out = create_effect("background", {"mode": "blur", "blur": blur}).apply(frame.copy(), parse)
+        return float(out[far].astype(np.float32).std(axis=0).max())
+
+    light, strong = spread(0.0), spread(1.0)
+    assert light > 0.5 * float(frame[far].astype(np.float32).std(axis=0).max())  # 0: a slight softening
+    assert strong < 0.5 * light
+
+
+def test_a_softer_edge_widens_the_blend_between_person_and_background():
+    frame, parse, disc = person_scene()
+
+    def blended(edge: float) -> int:
+        """Pixels near the outline that are neither the person's own nor the new colour."""
+        out = create_effect("background", {"mode": "color", "color": "#00FF00", "edge": edge}).apply(
+            frame.copy(), parse
+        )
+        near = dilated(disc, 12) & ~eroded(disc, 12)
+        green = np.abs(out.astype(int) - np.array([0, 255, 0])).max(axis=2) < 20
+        kept = np.abs(out.astype(int) - frame.astype(int)).max(axis=2) < 20
+        return int((near & ~green & ~kept).sum())
+
+    assert blended(1.0) > 1.5 * blended(0.0)

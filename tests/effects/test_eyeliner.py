@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from tests.effects.helpers import outside_unchanged
 from tryon.color import Color, bgr_to_lab
 from tryon.effects import create_effect
+from tryon.effects._skin import face_width
 from tryon.errors import LookError
 from tryon.perception import topology
 
@@ -15,6 +17,14 @@ NAVY = Color.from_hex("#1B2A6B")
 
 def _changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return np.any(before != after, axis=2)
+
+
+def _reach(face, changed: np.ndarray, lids) -> float:
+    """How far the changed pixels lie from the lid margins ``lids`` (landmark chains), at most, in face widths."""
+    lines = np.full(changed.shape, 255, np.uint8)
+    for lid in lids:
+        cv2.polylines(lines, [np.round(face.points[list(lid), :2]).astype(np.int32)], False, 0, 1)
+    return float(cv2.distanceTransform(lines, cv2.DIST_L2, 5)[changed].max()) / face_width(face)
 
 
 def _apply(case, **options):
@@ -32,6 +42,9 @@ def test_eyeliner_changes_only_the_upper_line_and_darkens_it(face_cases):
         upper_drawn, lower_drawn = effect.strokes(face, case.frame.shape)
         outside_unchanged(case.frame, out, [face.mask("upper_lash_line"), upper_drawn])
         assert lower_drawn.is_empty  # the lower line is off by default
+        # And it stays on the upper lid's margin: the taper rises 0.011 face widths above it at the outer corner
+        changed = np.abs(out.astype(np.int16) - case.frame).max(axis=2) > 2
+        assert _reach(face, changed, (topology.RIGHT_EYE_UPPER, topology.LEFT_EYE_UPPER)) < 0.02, case.name
         # And the line got darker, toward the ink
         line = face.mask("upper_lash_line").full(shape) > 200
         before, after = bgr_to_lab(case.frame)[line], bgr_to_lab(out)[line]
@@ -142,3 +155,22 @@ def test_bad_options_are_refused_with_the_field_and_allowed_values(options, mess
     with pytest.raises(LookError) as info:
         create_effect("eyeliner", options)
     assert message in str(info.value)
+
+
+def test_upper_off_leaves_the_upper_lid_and_draws_only_below(face_case):
+    face = face_case.parse.faces[0]
+    shape = face_case.frame.shape[:2]
+    # Given a liner with only the lower line
+    effect, out = _apply(face_case, upper=False, lower=True, color=NAVY.hex, intensity=1.0)
+    upper_drawn, lower_drawn = effect.strokes(face, face_case.frame.shape)
+    assert upper_drawn.is_empty and not lower_drawn.is_empty
+    # Then the upper lash line (where the lower one does not reach) is untouched
+    upper = face.mask("upper_lash_line").full(shape) > 0
+    lower = (face.mask("lower_lash_line").full(shape) > 0) | (lower_drawn.full(shape) > 0)
+    changed = _changed(face_case.frame, out)
+    assert upper.sum() > 2 * (upper & lower).sum()  # most of it is away from the lower line (they meet at corners)
+    assert not changed[upper & ~lower].any()
+    # And what changed hugs the lower lid's margin
+    moved = np.abs(out.astype(np.int16) - face_case.frame).max(axis=2) > 2
+    assert moved.sum() > 100
+    assert _reach(face, moved, (topology.RIGHT_EYE_LOWER, topology.LEFT_EYE_LOWER)) < 0.02

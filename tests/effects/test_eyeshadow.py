@@ -159,3 +159,17 @@ def test_bad_options_are_refused_with_the_field_and_allowed_values(options, mess
     with pytest.raises(LookError) as info:
         create_effect("eyeshadow", options)
     assert message in str(info.value)
+
+
+def test_crease_intensity_sets_how_far_the_crease_moves(face_cases):
+    for case in face_cases:
+        crease = case.parse.faces[0].mask("crease").full(case.frame.shape[:2]) > 150
+        distance = {}
+        for amount in (0.2, 1.0):
+            out = create_effect(
+                "eyeshadow",
+                {"lid_color": PLUM.hex, "crease_color": TEAL.hex, "crease_intensity": amount, "intensity": 1.0},
+            ).apply(case.frame.copy(), case.parse)
+            distance[amount] = lab_distance_to(out, crease, TEAL.lab)
+        # (the lid's plum reaches into the crease band too: at 0.2 the band is plum more than teal)
+        assert distance[1.0] < distance[0.2] - 10, (case.name, distance)

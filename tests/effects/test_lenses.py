@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -79,11 +80,35 @@ def test_limbal_ring_darkens_the_rim(face_case):
 
 def test_catchlights_stay_white(face_cases):
     for case in face_cases:
+        # Given a catchlight in each iris (a small white spot up and to the side of the pupil, as a window makes)
+        p = case.parse.faces[0].points
+        frame = case.frame.copy()
+        for ids in (topology.RIGHT_IRIS, topology.LEFT_IRIS):
+            c = p[ids[0], :2]
+            radius = float(np.mean(np.linalg.norm(p[list(ids[1:]), :2] - c, axis=1)))
+            spot = np.round(c + radius * np.array([-0.4, -0.4])).astype(int)
+            cv2.circle(frame, (int(spot[0]), int(spot[1])), max(1, round(0.12 * radius)), (250, 250, 250), -1)
+        glints = np.all(frame == 250, axis=2) & (case.parse.faces[0].mask("irises").full(frame.shape[:2]) > 0)
+        assert glints.sum() >= 2, case.name
+        # Then the lens leaves them as they are (they sit on the cornea, above any lens)
+        out = create_effect("lenses", {"intensity": 1.0}).apply(frame.copy(), case.parse)
+        assert np.array_equal(out[glints], frame[glints]), case.name
+
+
+def test_brighten_lifts_a_light_lens_on_dark_eyes(face_cases):
+    for case in face_cases:
         face = case.parse.faces[0]
-        light = bgr_to_lab(case.frame)[:, :, 0]
-        glints = (face.mask("irises").full(case.frame.shape[:2]) > 0) & (light > 93)
-        out = create_effect("lenses", {"intensity": 1.0}).apply(case.frame.copy(), case.parse)
-        assert np.array_equal(out[glints], case.frame[glints]), case.name
+        r = _iris_radius(case)
+        iris = (face.mask("irises").full(case.frame.shape[:2]) > 200) & (r > 0.5) & (r < 0.85)
+        L = {}
+        for brighten in (0.0, 1.0):
+            out = create_effect("lenses", {"color": "#9CC8E8", "intensity": 1.0, "brighten": brighten}).apply(
+                case.frame.copy(), case.parse
+            )
+            L[brighten] = bgr_to_lab(out)[:, :, 0][iris].mean()
+        before = bgr_to_lab(case.frame)[:, :, 0][iris].mean()
+        assert abs(L[0.0] - before) < 3, case.name  # no brightening: the iris keeps its lightness
+        assert L[1.0] > L[0.0] + 10, case.name  # toward the light lens's L (about 78)
 
 
 def test_intensity_zero_is_identity(face_case):

@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         rows += [
             ["jitter px (raw)", f"{s['jitter_px']:.3f} ({s['jitter_raw_px']:.3f})"],
             ["lag frames", f"{s['lag_frames']:.2f}"],
+            ["lid gap error px (worst)", f"{s['lid_error_px']:.2f}"],
         ]
         rows += [[f"  {k} mask change/frame", f"{v:.3f}"] for k, v in s["mask_flicker"].items()]
     if args.effects:

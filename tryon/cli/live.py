@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tryon.cli.bench import parse_size
 from tryon.cli.common import EXIT_OK, add_max_faces_option, add_parser_option, pipeline_options
@@ -15,6 +16,9 @@ from tryon.looks import Catalog, builtin_looks
 from tryon.pipeline import Pipeline
 from tryon.sources import open_source, source_kind
 from tryon.sources.base import Source
+
+if TYPE_CHECKING:
+    from tryon.live import LiveLoop, LoopStats
 
 __all__ = ["register", "run_demo", "run_cam"]
 
@@ -109,6 +113,17 @@ def _look_names(first: str) -> list[str]:
     return [first, *names]
 
 
+def _run_until_ctrl_c(loop: LiveLoop) -> LoopStats:
+    """Runs a live app's loop; Ctrl+C (or SIGTERM) is how a live app is stopped, so it ends the run normally.
+
+    The loop has closed the source and the sinks by then; its statistics are returned either way.
+    """
+    try:
+        return loop.run()
+    except KeyboardInterrupt:
+        return loop.stats
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from tryon.apps.demo import DemoApp
     from tryon.live import LiveLoop
@@ -124,7 +139,7 @@ def run_demo(args: argparse.Namespace) -> int:
     shades = [p.sku for p in Catalog.builtin().find("lipstick")]
     with Pipeline(look=args.look, options=pipeline_options(args, "video")) as pipe:
         app = DemoApp(pipe, _look_names(args.look), shades, args.snapshots, window=window)
-        stats = LiveLoop(pipe, source, [window], realtime=True, hook=app).run()
+        stats = _run_until_ctrl_c(LiveLoop(pipe, source, [window], realtime=True, hook=app))
     print(
         f"{stats.frames} frames, {stats.frames / max(stats.seconds, 1e-6):.1f} fps ({stats.stopped_by})",
         file=sys.stderr,
@@ -162,7 +177,7 @@ def run_cam(args: argparse.Namespace) -> int:
         app = CamApp(pipe, _look_names(args.look), preview=preview, watch=args.watch)
         # The video-call app runs beside us: a renderer pinned to one CPU cannot dodge it (measured with one busy
         # process on 2 cores: 22.9 ms a frame unpinned, 26.0 pinned), so the scheduler keeps every choice here.
-        stats = LiveLoop(pipe, source, sinks, realtime=True, hook=app, render_core=False).run()
+        stats = _run_until_ctrl_c(LiveLoop(pipe, source, sinks, realtime=True, hook=app, render_core=False))
     print(
         f"{stats.frames} frames processed, {camera.sent} sent ({camera.repeated} repeats to keep the rate)",
         file=sys.stderr,
