@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +50,23 @@ def shared_models() -> Path:
     return root
 
 
-#: For tests of thread CPU affinity (``tryon._runtime.RenderCore``): Linux, and at least 2 CPUs to split.
-needs_two_cpus = pytest.mark.skipif(
-    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
-    reason="thread affinity needs Linux and at least 2 CPUs",
-)
+def _strict() -> bool:
+    """Whether a missing prerequisite fails a test instead of skipping it: in CI, and wherever the shared data is
+    wired in (``.ci/run`` sets ``TRYON_TEST_DATA``), on Linux, where CI runs."""
+    return bool(os.environ.get("CI")) or (bool(os.environ.get("TRYON_TEST_DATA")) and sys.platform == "linux")
+
+
+@pytest.fixture
+def two_cpus() -> None:
+    """Thread CPU affinity (``tryon._runtime.RenderCore``) needs Linux and at least 2 CPUs to split."""
+    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
+        if _strict():
+            pytest.fail("this test needs Linux and at least 2 CPUs (thread affinity)")
+        pytest.skip("thread affinity needs Linux and at least 2 CPUs")
+
+
+#: For tests of thread CPU affinity: fails in CI when the machine cannot run them, skips elsewhere.
+needs_two_cpus = pytest.mark.usefixtures("two_cpus")
 
 
 def need_file(path: Path) -> Path:
@@ -103,7 +116,7 @@ def xvfb(monkeypatch):
     """A private X display (Xvfb), so the window sink runs on a headless machine."""
     exe = shutil.which("Xvfb")
     if exe is None:
-        if os.environ.get("CI"):
+        if _strict():
             pytest.fail("Xvfb is needed for the window test: apt-get install xvfb")
         pytest.skip("Xvfb not installed (apt-get install xvfb)")
     display = f":{90 + os.getpid() % 500}"

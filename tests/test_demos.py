@@ -4,9 +4,11 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 
 from tests.conftest import REPO, need_file
+from tryon.pipeline import Pipeline
 
 
 def run_demo(name: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -23,6 +25,21 @@ def test_process_video_demo_writes_a_playable_made_up_video(shared_data, tmp_pat
     assert result.returncode == 0, result.stderr
     cap = cv2.VideoCapture(str(out))
     assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 78
+    # And the look is on it: frame 40's lips are far from the source's, the rest of the frame near it (the codec's
+    # loss aside)
+    source = cv2.VideoCapture(str(shared_data / "videos" / "driving_d0.mp4"))
+    for capture in (cap, source):
+        capture.set(cv2.CAP_PROP_POS_FRAMES, 40)
+    (ok_out, made_up), (ok_in, frame) = cap.read(), source.read()
+    assert ok_out and ok_in
+    with Pipeline(mode="image") as pipe:
+        face = pipe.parse(frame).faces[0]
+    lips = face.mask("lips").full(frame.shape[:2]) > 200
+    diff = np.abs(made_up.astype(np.int16) - frame).mean(axis=2)
+    assert diff[lips].mean() > 15
+    far = np.ones(frame.shape[:2], bool)
+    far[face.box.grow(face.box.width // 4).clip(frame.shape).slices] = False
+    assert diff[far].mean() < 4
 
 
 @pytest.mark.display

@@ -33,6 +33,28 @@ def test_any_supported_frame_becomes_contiguous_bgr8(dtype, h, w, channels, data
     assert out.dtype == np.uint8
     assert out.shape == (h, w, 3)
     assert out.flags.c_contiguous
+    # And the values: each kind scaled to 0..255 (within a level of rounding), grey spread over B, G and R, BGR(A)
+    # kept in its order with the alpha dropped
+    expected = _reference_bgr8(frame)
+    assert np.abs(out.astype(np.int16) - expected).max() <= 1
+
+
+def _reference_bgr8(frame: np.ndarray) -> np.ndarray:
+    """What ``to_bgr8`` should give, computed the plain way."""
+    if frame.dtype == np.bool_:
+        scaled = frame.astype(np.float64) * 255.0
+    elif frame.dtype == np.uint16:
+        scaled = frame.astype(np.float64) * (255.0 / 65535.0)
+    elif frame.dtype == np.uint8:
+        scaled = frame.astype(np.float64)
+    else:
+        scaled = frame.astype(np.float64) * 255.0
+    values = np.rint(np.clip(scaled, 0, 255)).astype(np.int16)
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[:, :, 0]
+    if values.ndim == 2:
+        return np.repeat(values[:, :, None], 3, axis=2)
+    return values[:, :, :3]
 
 
 def test_uint16_is_scaled_not_truncated():

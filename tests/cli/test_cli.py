@@ -18,10 +18,11 @@ import pytest
 import yaml
 
 from tests.conftest import need_file
-from tests.effects.helpers import outside_unchanged
+from tests.effects.helpers import lab_distance_to, outside_unchanged
 from tryon import __version__
 from tryon.cli.main import main
 from tryon.cli.parse import PALETTE
+from tryon.color import Color, bgr_to_lab
 from tryon.image import read_image
 from tryon.looks import builtin_looks
 from tryon.parsing.classes import CLASS_INDEX, CLASSES, legend
@@ -137,8 +138,24 @@ def test_apply_photo_with_a_builtin_look_and_overrides(capsys, tmp_path, small_p
         "eyeliner=off",
     )
     assert code == 0, err
-    assert read_image(out_path).shape == read_image(small_photo).shape
     assert [p.name for p in tmp_path.iterdir()] == ["out.jpg"]  # no temporary file left
+    # The overrides took: against the look as it is, the lips are nearer Crimson Silk (TRY-LIP-001, #9E1B32, in
+    # place of Black Cherry) and the upper lash line is not darkened by a liner
+    plain_path = tmp_path / "plain" / "out.png"
+    plain_path.parent.mkdir()
+    code, _, err = run(capsys, "apply", small_photo, "-o", plain_path, "--look", "evening")
+    assert code == 0, err
+    before, after, plain = read_image(small_photo), read_image(out_path), read_image(plain_path)
+    assert after.shape == before.shape
+    with Pipeline(mode="image") as pipe:
+        face = pipe.parse(before).faces[0]
+    shape = before.shape[:2]
+    lips = face.mask("lips").full(shape) > 220
+    crimson = Color.from_hex("#9E1B32").lab
+    assert lab_distance_to(after, lips, crimson) < lab_distance_to(plain, lips, crimson) - 5
+    line = face.mask("upper_lash_line").full(shape) > 200
+    L = {name: bgr_to_lab(image)[:, :, 0][line].mean() for name, image in (("off", after), ("plain", plain))}
+    assert L["off"] > L["plain"] + 5, L
 
 
 def test_apply_folder_writes_each_photo_and_reports_each_failure(capsys, tmp_path, photo, small_photo, grey):

@@ -24,10 +24,8 @@ def test_the_models_command_is_registered():
 
 
 @pytest.fixture
-def tryon(monkeypatch, capsys):
+def tryon(capsys):
     """Runs ``tryon ARGS`` in this process; returns (exit code, stdout, stderr)."""
-    if models_command not in cli_main.COMMANDS:  # until it is registered in tryon/cli/main.py
-        monkeypatch.setattr(cli_main, "COMMANDS", (*cli_main.COMMANDS, models_command))
 
     def run(*args: object) -> tuple[int, str, str]:
         code = cli_main.main([str(a) for a in args])
