@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,9 +112,13 @@ def face_case(face_cases: list[FaceCase]) -> FaceCase:
     return face_cases[0]
 
 
-@pytest.fixture
-def xvfb(monkeypatch):
-    """A private X display (Xvfb), so the window sink runs on a headless machine."""
+@pytest.fixture(scope="session")
+def _xvfb_display() -> Iterator[str]:
+    """One private X display (Xvfb) for the whole session.
+
+    Once OpenCV has shown a window in this process, GTK keeps its connection to the X server and exits the process
+    if that server goes away: so the server outlives every test that shows a window.
+    """
     exe = shutil.which("Xvfb")
     if exe is None:
         if _strict():
@@ -126,7 +131,15 @@ def xvfb(monkeypatch):
         stderr=subprocess.DEVNULL,
     )
     time.sleep(0.8)
-    monkeypatch.setenv("DISPLAY", display)
+    if proc.poll() is not None:
+        pytest.fail(f"Xvfb could not start on display {display}")
     yield display
     proc.terminate()
     proc.wait(timeout=5)
+
+
+@pytest.fixture
+def xvfb(_xvfb_display: str, monkeypatch) -> str:
+    """A private X display (Xvfb), so the window sink runs on a headless machine."""
+    monkeypatch.setenv("DISPLAY", _xvfb_display)
+    return _xvfb_display

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -105,26 +107,36 @@ def test_cam_without_a_virtual_camera_explains_what_to_install(shared_data, back
     assert len(opened) == 1 and opened[0].closed
 
 
-def test_demo_runs_in_a_window_until_ctrl_c(shared_data, xvfb, capsys, tmp_path, monkeypatch):
-    from tryon.sinks.window import WindowSink
+def test_demo_runs_in_a_window_until_ctrl_c(shared_data, xvfb, tmp_path):
+    from PIL import ImageGrab
 
-    shown = []
-    real_write = WindowSink.write
-
-    def counting_write(self, frame):
-        shown.append(frame.shape)
-        return real_write(self, frame)
-
-    monkeypatch.setattr(WindowSink, "write", counting_write)
+    # A process of its own, as a user starts it: the window's GTK state stays out of this one
     photo = need_file(shared_data / PHOTO)
-    watcher = interrupt_when(lambda: len(shown) >= 10)
-    code = main(["demo", "--source", str(photo), "--snapshots", str(tmp_path / "snaps")])
-    watcher.join()
-    err = capsys.readouterr().err
-    assert code == EXIT_OK, err
-    assert "fps (interrupted)" in err
-    assert "Traceback" not in err
-    assert len(shown) >= 10
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tryon", "demo", "--source", str(photo), "--snapshots", str(tmp_path / "snaps")],
+        env={**os.environ, "DISPLAY": xvfb},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # When the window shows the photo (skin: red well above blue; an empty window is grey), Ctrl+C
+        end = time.monotonic() + 60
+        while time.monotonic() < end and proc.poll() is None:
+            shot = np.asarray(ImageGrab.grab(xdisplay=xvfb)).astype(np.int16)  # RGB
+            if (shot[:, :, 0] - shot[:, :, 2] > 30).mean() > 0.05:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # Then it ended normally, saying how many frames it showed
+    assert proc.returncode == EXIT_OK, err
+    assert "fps (interrupted)" in err and "Traceback" not in err
+    assert int(err.strip().splitlines()[-1].split()[0]) >= 1
 
 
 def test_demo_without_a_camera_says_to_use_a_video_file(capsys):
