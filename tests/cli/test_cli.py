@@ -409,3 +409,53 @@ def test_a_child_process_reports_a_photo_without_a_face_in_one_line(tmp_path, gr
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"tryon: error: {grey}: no face found; nothing written"]
     assert not out_path.exists()
+
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(capsys, tmp_path, small_photo):
+    photo = tmp_path / "me.jpg"
+    shutil.copy(small_photo, photo)
+    original = photo.read_bytes()
+    link = tmp_path / "link.jpg"
+    os.link(photo, link)  # another name for the same file
+    for args in (
+        ("apply", photo, "-o", photo),
+        ("apply", photo, "-o", link),
+        ("parse", photo, "-o", tmp_path / "labels.png", "--overlay", photo),
+    ):
+        code, _, err = run(capsys, *args)
+        assert code == 2 and "must differ from INPUT" in err, (args, err)
+    code, _, err = run(capsys, "parse", photo, "-o", tmp_path / "l.png", "--overlay", tmp_path / "l.png")
+    assert code == 2 and "overlay must differ from the labels" in err
+    assert photo.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.jpg", "me.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("apply", "IN", "-o", "out.mp4", "--max-frames", "99999999999999999999"), "must be at most"),
+        (("apply", "IN", "-o", "out.jpg", "--max-faces", "40"), "must be 1 to 16"),
+        (("cam", "--fps", "0"), "must be 1 to 240"),
+        (("cam", "--fps", "nan"), "must be 1 to 240"),
+    ],
+)
+def test_out_of_range_numbers_are_usage_errors(capsys, small_photo, args, message):
+    code, _, err = run(capsys, *(small_photo if a == "IN" else a for a in args))
+    assert code == 2 and message in err and "Traceback" not in err, err
+
+
+def test_a_video_that_cannot_be_finished_leaves_no_broken_file(capsys, tmp_path, video, monkeypatch):
+    from tryon.errors import ImageWriteError
+    from tryon.video import VideoWriter
+
+    real_close = VideoWriter.close
+
+    def failing_close(self):  # the encoder fails while finishing the file, as on a full disk
+        real_close(self)
+        raise ImageWriteError(f"{self.path}: the video encoder failed: No space left on device")
+
+    monkeypatch.setattr(VideoWriter, "close", failing_close)
+    out = tmp_path / "out.mp4"
+    code, _, err = run(capsys, "apply", video, "-o", out, "--max-frames", "5")
+    assert code == 2 and "No space left on device" in err and "Traceback" not in err
+    assert not out.exists()

@@ -22,6 +22,7 @@ from tryon.cli.common import (
     pipeline_options,
     positive_int,
     progress,
+    same_file,
     suffixes,
 )
 from tryon.errors import ImageWriteError, InputError, TryOnError
@@ -68,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
         _check_folder_output(args.input, args.output)
     else:
         _check_output(args.output, IMAGE_SUFFIXES if kind == "photo" else frozenset(WRITE_SUFFIXES), kind)
-        if args.output.resolve() == args.input.resolve() and kind == "video":
-            raise InputError(f"{args.output}: OUTPUT must differ from INPUT")
+        if same_file(args.output, args.input):
+            raise InputError(f"{args.output}: OUTPUT must differ from INPUT (it would overwrite it)")
     look = load_look(args)
     if kind == "photo":
         return _photo(args, look)
@@ -144,7 +145,11 @@ def _video(args: argparse.Namespace, look: Look) -> int:
         except BaseException:
             writer.abort()  # a failure: leave no half-written file
             raise
-        writer.close()
+        try:
+            writer.close()
+        except BaseException:
+            writer.abort()  # finishing failed (a full disk): no unplayable file left behind
+            raise
     if not faces_seen:
         log.warning("%s: no face found in any frame; the video was copied unchanged", args.input)
     if interrupted:

@@ -116,7 +116,7 @@ def add_max_faces_option(parser: argparse.ArgumentParser, default: int | None = 
     """Adds ``--max-faces N``; None leaves the pipeline's default (8 for photos, 4 for video)."""
     shown = "8 for photos, 4 for video" if default is None else str(default)
     parser.add_argument(
-        "--max-faces", type=positive_int, default=default, metavar="N", help=f"most faces (default: {shown})"
+        "--max-faces", type=face_count, default=default, metavar="N", help=f"most faces, 1 to 16 (default: {shown})"
     )
 
 
@@ -143,15 +143,49 @@ def pipeline_options(args: argparse.Namespace, mode: str, **more: Any) -> Pipeli
     return PipelineOptions(mode=mode, max_faces=args.max_faces, parsing=parsing, **more)  # type: ignore[arg-type]
 
 
+#: The largest count the command line takes (frames, faces ...): far past any real use, and within what Python's
+#: slicing and OpenCV's ints hold.
+_MAX_COUNT = 10**9
+
+
 def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
+    """An argparse type: an integer >= 1 (and at most a billion)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value > _MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {_MAX_COUNT}, got {value}")
     return value
+
+
+def face_count(text: str) -> int:
+    """An argparse type: how many faces to find, 1 to 16 (MediaPipe's face mesh is run per face)."""
+    value = positive_int(text)
+    if value > 16:
+        raise argparse.ArgumentTypeError(f"must be 1 to 16, got {value}")
+    return value
+
+
+def frame_rate(text: str) -> float:
+    """An argparse type: frames per second, 1 to 240."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 1.0 <= value <= 240.0:  # NaN fails both comparisons
+        raise argparse.ArgumentTypeError(f"must be 1 to 240 frames per second, got {text}")
+    return value
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (through links and relative parts too); False if either is missing."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
 
 
 def load_look(args: argparse.Namespace) -> Look:

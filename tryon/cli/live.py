@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tryon.cli.bench import parse_size
-from tryon.cli.common import EXIT_OK, add_max_faces_option, add_parser_option, pipeline_options
+from tryon.cli.common import EXIT_OK, add_max_faces_option, add_parser_option, frame_rate, pipeline_options
 from tryon.looks import Catalog, builtin_looks
 from tryon.pipeline import Pipeline
 from tryon.sources import open_source, source_kind
@@ -67,7 +67,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     )
     _source_options(cam)
     cam.add_argument("--look", default="natural", metavar="NAME|FILE", help="the look (default: natural)")
-    cam.add_argument("--fps", type=float, default=30.0, help="frames per second sent (default: 30)")
+    cam.add_argument("--fps", type=frame_rate, default=30.0, help="frames per second sent, 1 to 240 (default: 30)")
     cam.add_argument("--backend", default="auto", help="pyvirtualcam backend: auto, v4l2loopback, obs, ...")
     cam.add_argument("--device", default=None, help="a specific virtual camera device, e.g. /dev/video10")
     cam.add_argument("--preview", action="store_true", help="also show a preview window (n/p switch looks, q quits)")

@@ -15,6 +15,7 @@ from tryon.cli.common import (
     add_parser_option,
     input_kind,
     pipeline_options,
+    same_file,
     suffixes,
 )
 from tryon.errors import ImageWriteError, InputError
@@ -88,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
             raise ImageWriteError(f"{target}: the folder {target.parent} does not exist")
     if args.overlay is not None and args.overlay.suffix.lower() not in IMAGE_SUFFIXES:
         raise InputError(f"{args.overlay}: the overlay must end in one of {suffixes(IMAGE_SUFFIXES)}")
+    for target in (args.output, args.overlay):
+        if target is not None and same_file(target, args.input):
+            raise InputError(f"{target}: must differ from INPUT (it would overwrite the photo)")
+    if args.overlay is not None and same_file(args.overlay, args.output):
+        raise InputError(f"{args.overlay}: the overlay must differ from the labels file")
     frame = read_image(args.input)
     with Pipeline(None, options=pipeline_options(args, "image")) as pipe:
         parse = pipe.parse(frame)

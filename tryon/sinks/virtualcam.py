@@ -66,6 +66,8 @@ class VirtualCameraSink(Sink):
             raise SinkError(f"unknown virtual camera backend {backend!r}; valid backends: {names}")
         self.size = size
         self.fps = float(fps)
+        if not 1.0 <= self.fps <= 240.0:  # a zero or NaN rate would stall the pacing thread, a huge one spin it
+            raise SinkError(f"virtual camera fps must be 1 to 240, got {fps!r}")
         try:
             self._cam: Any = pyvirtualcam.Camera(
                 size[0], size[1], self.fps, fmt=pyvirtualcam.PixelFormat.BGR, backend=backend, device=device
