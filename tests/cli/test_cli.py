@@ -459,3 +459,14 @@ def test_a_video_that_cannot_be_finished_leaves_no_broken_file(capsys, tmp_path,
     code, _, err = run(capsys, "apply", video, "-o", out, "--max-frames", "5")
     assert code == 2 and "No space left on device" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_a_folder_where_every_photo_fails_leaves_no_empty_output_folder(capsys, tmp_path, grey):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(grey, folder / "wall.png")  # no face
+    (folder / "broken.jpg").write_bytes(b"not a photo")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "apply", folder, "-o", out)
+    assert code != 0 and "2 of 2 photos failed" in err
+    assert not out.exists()

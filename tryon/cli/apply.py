@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from contextlib import closing
+from contextlib import closing, suppress
 from itertools import islice
 from pathlib import Path
 
@@ -115,6 +115,7 @@ def _folder(args: argparse.Namespace, look: Look) -> int:
     photos = sorted(p for p in args.input.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
         raise InputError(f"{args.input}: no photos in this folder ({suffixes(IMAGE_SUFFIXES)})")
+    created = not args.output.exists()
     args.output.mkdir(parents=True, exist_ok=True)
     done = failed = 0
     pipe = Pipeline(look, options=pipeline_options(args, "image"))
@@ -130,6 +131,9 @@ def _folder(args: argparse.Namespace, look: Look) -> int:
             bar.update()
     if failed:
         error(f"{failed} of {len(photos)} photos failed; {done} written to {args.output}")
+    if not done and created:
+        with suppress(OSError):  # leave no empty folder of ours behind
+            args.output.rmdir()
     return exit_code(done, failed)
 
 
