@@ -143,3 +143,19 @@ def xvfb(_xvfb_display: str, monkeypatch) -> str:
     """A private X display (Xvfb), so the window sink runs on a headless machine."""
     monkeypatch.setenv("DISPLAY", _xvfb_display)
     return _xvfb_display
+
+
+@pytest.fixture
+def virtual_cameras() -> Iterator[None]:
+    """pyvirtualcam backends registered through pyvirtualcam itself: ``tryon-test`` records what it is sent
+    (``tests.live.helpers.RecordingBackend.instances``), ``tryon-missing`` fails to open like an absent device."""
+    import pyvirtualcam
+
+    from tests.live.helpers import FailingBackend, RecordingBackend
+
+    pyvirtualcam.register_backend("tryon-test", RecordingBackend)
+    pyvirtualcam.register_backend("tryon-missing", FailingBackend)
+    RecordingBackend.instances.clear()
+    yield
+    pyvirtualcam.camera.BACKENDS.pop("tryon-test", None)
+    pyvirtualcam.camera.BACKENDS.pop("tryon-missing", None)

@@ -9,30 +9,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
-import pytest
-import pyvirtualcam
 
 from tests.conftest import need_file
-from tests.live.test_sinks import FailingBackend, RecordingBackend
+from tests.live.helpers import RecordingBackend
 from tryon.cli.common import EXIT_OK
 from tryon.cli.main import main
 from tryon.image import read_image
 from tryon.pipeline import Pipeline
 
 PHOTO = "faces/deepface_img2.jpg"
-
-
-@pytest.fixture
-def backends() -> Iterator[None]:
-    pyvirtualcam.register_backend("tryon-test", RecordingBackend)
-    pyvirtualcam.register_backend("tryon-missing", FailingBackend)
-    RecordingBackend.instances.clear()
-    yield
-    pyvirtualcam.camera.BACKENDS.pop("tryon-test", None)
-    pyvirtualcam.camera.BACKENDS.pop("tryon-missing", None)
 
 
 def interrupt_when(ready: Callable[[], bool], limit: float = 60.0) -> threading.Thread:
@@ -49,7 +37,7 @@ def interrupt_when(ready: Callable[[], bool], limit: float = 60.0) -> threading.
     return thread
 
 
-def test_cam_sends_the_made_up_photo_to_the_virtual_camera_until_ctrl_c(shared_data, backends, capsys):
+def test_cam_sends_the_made_up_photo_to_the_virtual_camera_until_ctrl_c(shared_data, virtual_cameras, capsys):
     photo = need_file(shared_data / PHOTO)
     frame = read_image(photo)
     h, w = frame.shape[:2]
@@ -84,7 +72,7 @@ def test_cam_sends_the_made_up_photo_to_the_virtual_camera_until_ctrl_c(shared_d
     assert not outside.any()
 
 
-def test_cam_without_a_virtual_camera_explains_what_to_install(shared_data, backends, capsys, monkeypatch):
+def test_cam_without_a_virtual_camera_explains_what_to_install(shared_data, virtual_cameras, capsys, monkeypatch):
     # Given a source whose closing is recorded
     import tryon.cli.live as live
 

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
-from tests.effects.helpers import outside_unchanged
+from tests.effects.helpers import lid_distance, outside_unchanged
 from tryon.color import Color, bgr_to_lab
 from tryon.effects import create_effect
 from tryon.effects._skin import face_width
@@ -21,10 +20,7 @@ def _changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 def _reach(face, changed: np.ndarray, lids) -> float:
     """How far the changed pixels lie from the lid margins ``lids`` (landmark chains), at most, in face widths."""
-    lines = np.full(changed.shape, 255, np.uint8)
-    for lid in lids:
-        cv2.polylines(lines, [np.round(face.points[list(lid), :2]).astype(np.int32)], False, 0, 1)
-    return float(cv2.distanceTransform(lines, cv2.DIST_L2, 5)[changed].max()) / face_width(face)
+    return float(lid_distance(face, changed.shape, lids, mask_size=5)[changed].max()) / face_width(face)
 
 
 def _apply(case, **options):

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
-from tests.effects.helpers import lab_distance_to, outside_unchanged
+from tests.effects.helpers import lab_distance_to, lid_distance, outside_unchanged
 from tryon.color import Color, bgr_to_lab
 from tryon.effects import create_effect
 from tryon.errors import LookError
@@ -52,15 +51,6 @@ def test_without_a_crease_shade_only_the_lids_change(face_case):
     assert not np.array_equal(out, face_case.frame)
 
 
-def _lash_line_distance(face: Face, shape: tuple[int, int]) -> np.ndarray:
-    """Distance of every pixel to the nearer upper lid margin, drawn from the landmarks."""
-    canvas = np.full(shape, 255, np.uint8)
-    for ids in (topology.RIGHT_EYE_UPPER, topology.LEFT_EYE_UPPER):
-        pts = np.round(face.points[list(ids)]).astype(np.int32)
-        cv2.polylines(canvas, [pts], False, 0, 1)
-    return cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
-
-
 def test_the_lid_shade_fades_from_the_lash_line_upward(face_cases):
     for case in face_cases:
         # Given a full fade and no crease shade
@@ -73,7 +63,7 @@ def test_the_lid_shade_fades_from_the_lash_line_upward(face_cases):
         out = effect.apply(case.frame.copy(), case.parse)
         # Then the colour change is stronger near the lashes than at the top of the lid
         lid = face.mask("lids").full(shape) > 200
-        dist = _lash_line_distance(face, shape)
+        dist = lid_distance(face, shape, (topology.RIGHT_EYE_UPPER, topology.LEFT_EYE_UPPER))
         near = lid & (dist <= np.percentile(dist[lid], 33))
         far = lid & (dist >= np.percentile(dist[lid], 67))
         before, after = bgr_to_lab(case.frame), bgr_to_lab(out)

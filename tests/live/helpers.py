@@ -1,8 +1,14 @@
-"""Sources and sinks for loop tests: a source reading another, and a sink keeping what it was given."""
+"""Sources and sinks for loop tests: a source reading another, a sink keeping what it was given, and
+pyvirtualcam backends that record what they are sent or fail to open (registered by the ``virtual_cameras``
+fixture)."""
 
 from __future__ import annotations
 
+import time
+from typing import ClassVar
+
 import numpy as np
+from pyvirtualcam.util import decode_fourcc
 
 from tryon.sinks.base import Sink
 from tryon.sources.base import Frame, Source
@@ -66,3 +72,35 @@ class RecordingSink(Sink):
     def write(self, frame: np.ndarray) -> None:
         self.images.append(frame.copy() if self.copies else frame)
         self.frames += 1
+
+
+class RecordingBackend:
+    """A pyvirtualcam backend that records what it is sent (registered through pyvirtualcam itself)."""
+
+    instances: ClassVar[list[RecordingBackend]] = []
+
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw) -> None:
+        self.width, self.height, self.fps = width, height, fps
+        self.fourcc = decode_fourcc(fourcc)
+        self.frames: list[np.ndarray] = []
+        self.times: list[float] = []
+        self.closed = 0
+        RecordingBackend.instances.append(self)
+
+    def send(self, frame: np.ndarray) -> None:
+        self.frames.append(frame.copy())
+        self.times.append(time.perf_counter())
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def device(self) -> str:
+        return "test-cam"
+
+    def native_fourcc(self) -> int | None:
+        return None
+
+
+class FailingBackend(RecordingBackend):
+    def __init__(self, **kw) -> None:
+        raise RuntimeError("device not found")

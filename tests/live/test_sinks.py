@@ -1,59 +1,17 @@
 from __future__ import annotations
 
 import time
-from typing import ClassVar
 
 import numpy as np
 import pytest
-import pyvirtualcam
-from pyvirtualcam.util import decode_fourcc
 
+from tests.live.helpers import RecordingBackend
 from tryon.errors import SinkError
 from tryon.sinks import open_sink
 from tryon.sinks.simple import FolderSink
 from tryon.sinks.virtualcam import VirtualCameraSink, install_hint
 
-
-class RecordingBackend:
-    """A pyvirtualcam backend that records what it is sent (registered through pyvirtualcam itself)."""
-
-    instances: ClassVar[list[RecordingBackend]] = []
-
-    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw) -> None:
-        self.width, self.height, self.fps = width, height, fps
-        self.fourcc = decode_fourcc(fourcc)
-        self.frames: list[np.ndarray] = []
-        self.times: list[float] = []
-        self.closed = 0
-        RecordingBackend.instances.append(self)
-
-    def send(self, frame: np.ndarray) -> None:
-        self.frames.append(frame.copy())
-        self.times.append(time.perf_counter())
-
-    def close(self) -> None:
-        self.closed += 1
-
-    def device(self) -> str:
-        return "test-cam"
-
-    def native_fourcc(self) -> int | None:
-        return None
-
-
-class FailingBackend(RecordingBackend):
-    def __init__(self, **kw) -> None:
-        raise RuntimeError("device not found")
-
-
-@pytest.fixture(autouse=True)
-def backends():
-    pyvirtualcam.register_backend("tryon-test", RecordingBackend)
-    pyvirtualcam.register_backend("tryon-missing", FailingBackend)
-    RecordingBackend.instances.clear()
-    yield
-    pyvirtualcam.camera.BACKENDS.pop("tryon-test", None)
-    pyvirtualcam.camera.BACKENDS.pop("tryon-missing", None)
+pytestmark = pytest.mark.usefixtures("virtual_cameras")
 
 
 def test_virtual_camera_gets_bgr_frames_of_the_right_size_at_a_steady_rate():

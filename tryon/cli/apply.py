@@ -91,7 +91,7 @@ def _check_output(output: Path, allowed: frozenset[str], kind: str) -> None:
 def _check_folder_output(input_dir: Path, output: Path) -> None:
     if output.exists() and not output.is_dir():
         raise ImageWriteError(f"{output}: OUTPUT for a folder must be a folder, and this is a file")
-    if output.resolve() == input_dir.resolve():
+    if same_file(output, input_dir):
         raise InputError(f"{output}: OUTPUT must be another folder than INPUT (photos keep their names)")
 
 

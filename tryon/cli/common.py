@@ -162,21 +162,25 @@ def positive_int(text: str) -> int:
 
 
 def face_count(text: str) -> int:
-    """An argparse type: how many faces to find, 1 to 16 (MediaPipe's face mesh is run per face)."""
+    """An argparse type: how many faces to find, 1 to ``MAX_FACES`` (face mesh runs once per face)."""
+    from tryon.perception.detector import MAX_FACES
+
     value = positive_int(text)
-    if value > 16:
-        raise argparse.ArgumentTypeError(f"must be 1 to 16, got {value}")
+    if value > MAX_FACES:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_FACES}, got {value}")
     return value
 
 
 def frame_rate(text: str) -> float:
-    """An argparse type: frames per second, 1 to 240."""
+    """An argparse type: frames per second, as a virtual camera takes them."""
+    from tryon.sinks.virtualcam import MAX_FPS, MIN_FPS
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not 1.0 <= value <= 240.0:  # NaN fails both comparisons
-        raise argparse.ArgumentTypeError(f"must be 1 to 240 frames per second, got {text}")
+    if not MIN_FPS <= value <= MAX_FPS:  # NaN fails both comparisons
+        raise argparse.ArgumentTypeError(f"must be {MIN_FPS:g} to {MAX_FPS:g} frames per second, got {text}")
     return value
 
 

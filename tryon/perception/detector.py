@@ -41,6 +41,9 @@ _BODY_ABOVE, _BODY_BELOW, _BODY_ACROSS = 1.2, 10.0, 3.5
 # model's input.
 _CROP_FACES, _CROP_PX = 2.5, 480
 
+#: The most faces perception looks for (face mesh runs once per face).
+MAX_FACES = 16
+
 # Two faces are the same when their landmark boxes overlap by more than this (intersection over union).
 _SAME_FACE_IOU = 0.3
 
@@ -80,8 +83,8 @@ class PerceptionOptions:
     def __post_init__(self) -> None:
         if self.mode not in ("image", "video"):
             raise InputError(f"perception mode must be 'image' or 'video', got {self.mode!r}")
-        if not isinstance(self.max_faces, int) or not 1 <= self.max_faces <= 16:
-            raise InputError(f"max_faces must be an integer in 1..16, got {self.max_faces!r}")
+        if not isinstance(self.max_faces, int) or not 1 <= self.max_faces <= MAX_FACES:
+            raise InputError(f"max_faces must be an integer in 1..{MAX_FACES}, got {self.max_faces!r}")
         for name in ("min_detection_confidence", "min_tracking_confidence"):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:

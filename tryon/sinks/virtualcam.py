@@ -18,6 +18,9 @@ import numpy as np
 from tryon.errors import DependencyError, SinkError
 from tryon.sinks.base import Sink
 
+#: The frame rates a virtual camera is sent at.
+MIN_FPS, MAX_FPS = 1.0, 240.0
+
 __all__ = ["VirtualCameraSink", "install_hint"]
 
 log = logging.getLogger(__name__)
@@ -66,8 +69,8 @@ class VirtualCameraSink(Sink):
             raise SinkError(f"unknown virtual camera backend {backend!r}; valid backends: {names}")
         self.size = size
         self.fps = float(fps)
-        if not 1.0 <= self.fps <= 240.0:  # a zero or NaN rate would stall the pacing thread, a huge one spin it
-            raise SinkError(f"virtual camera fps must be 1 to 240, got {fps!r}")
+        if not MIN_FPS <= self.fps <= MAX_FPS:  # a zero or NaN rate would stall the pacing thread, a huge one spin it
+            raise SinkError(f"virtual camera fps must be {MIN_FPS:g} to {MAX_FPS:g}, got {fps!r}")
         try:
             self._cam: Any = pyvirtualcam.Camera(
                 size[0], size[1], self.fps, fmt=pyvirtualcam.PixelFormat.BGR, backend=backend, device=device
