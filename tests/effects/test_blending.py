@@ -57,6 +57,21 @@ def test_lab_shift_matches_its_formula_and_keeps_l_in_range(face_case):
     assert np.abs(out[:, :, 2] - (t[2] + (lab[:, :, 2] - ref[2]) * 0.3)).max() < 1e-3
 
 
+def test_lab_shift_keeps_less_of_the_skins_colour_variation_under_a_neutral_shade(face_case):
+    # Given real skin (mean chroma 25) and a grey shade (chroma 0): a pigment hides the skin's colour variation as
+    # much as it outweighs the skin's own colour, so a reddish fold does not show as a coloured line through grey
+    lab = _face_patch(face_case).lab()
+    ref = np.array([60.0, 15.0, 20.0], np.float32)
+    grey = (45.0, 0.0, 0.0)
+    out = lab_shift(lab, ref, grey, lightness=0.7, texture=1.0, chroma_texture=0.3)
+    kept = 0.3 * 4.0 / (25.0 + 4.0)  # the chroma texture times (shade chroma + 4) / (skin chroma + 4)
+    assert np.abs(out[:, :, 1] - (lab[:, :, 1] - ref[1]) * kept).max() < 1e-3
+    assert np.abs(out[:, :, 2] - (lab[:, :, 2] - ref[2]) * kept).max() < 1e-3
+    # while a shade as vivid as the skin or more keeps all of the asked share
+    vivid = lab_shift(lab, ref, (45.0, 30.0, 10.0), lightness=0.7, texture=1.0, chroma_texture=0.3)
+    assert np.abs(vivid[:, :, 1] - (30.0 + (lab[:, :, 1] - ref[1]) * 0.3)).max() < 1e-3
+
+
 def test_quick_lab_is_close_to_the_float_conversion(face_case):
     patch = _face_patch(face_case)
     error = np.abs(patch.quick_lab() - patch.lab()).reshape(-1, 3)

@@ -6,6 +6,7 @@ import pytest
 from tests.effects.helpers import lab_distance_to, lid_distance, outside_unchanged
 from tryon.color import Color, bgr_to_lab
 from tryon.effects import create_effect
+from tryon.effects._eyes import face_width, lash_map
 from tryon.errors import LookError
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -163,3 +164,28 @@ def test_crease_intensity_sets_how_far_the_crease_moves(face_cases):
             distance[amount] = lab_distance_to(out, crease, TEAL.lab)
         # (the lid's plum reaches into the crease band too: at 0.2 the band is plum more than teal)
         assert distance[1.0] < distance[0.2] - 10, (case.name, distance)
+
+
+def test_lashes_and_the_lids_fold_keep_their_darkness_and_take_the_shades_hue(face_cases):
+    for case in face_cases:
+        # Given the thin dark lines on the lid (lashes, the fold), as the effect tells them: clearly darker than the
+        # lid around them, and thin
+        face = case.parse.faces[0]
+        lids = face.mask("lids")
+        box = lids.box
+        lab = bgr_to_lab(case.frame)[box.slices]
+        alpha = lids.alpha.astype(np.float32) / 255.0
+        lines = (lash_map(lab[:, :, 0], alpha, face_width(face)) > 0.8) & (alpha > 0.8)
+        assert lines.sum() > 10, case.name
+        # When a grey shadow is applied (no crease shade, no fade)
+        grey = Color.from_hex("#6E6E72")
+        out = create_effect(
+            "eyeshadow", {"lid_color": grey.hex, "crease_color": None, "fade": 0.0, "intensity": 1.0}
+        ).apply(case.frame.copy(), case.parse)
+        after = bgr_to_lab(out)[box.slices]
+        # Then those lines stay as dark as they were (powder does not lighten lashes) but lose most of their skin
+        # colour: a brown fold left as it was would show as a line of skin through the grey
+        assert np.abs(after[:, :, 0][lines] - lab[:, :, 0][lines]).mean() < 3.0, case.name
+        _, ga, gb = grey.lab
+        off = [float(np.hypot(x[:, :, 1] - ga, x[:, :, 2] - gb)[lines].mean()) for x in (lab, after)]
+        assert off[1] < 0.6 * off[0] + 1.0, (case.name, off)

@@ -45,6 +45,25 @@ def _glints(crop: Crop, inside: np.ndarray, shimmer: float) -> float:
     return float(np.percentile(lift, 99) - np.percentile(lift, 50))
 
 
+def test_on_deep_skin_the_highlighter_glows_warm_instead_of_turning_grey(face_cases):
+    for case in face_cases:
+        # Given the face darkened to a deep skin tone (lightness about a third, the colour's hue kept)
+        crop = Crop.around(case)
+        inside = crop.inside("highlight", 200)
+        deep = (case.frame.astype(np.float32) * 0.35).astype(np.uint8)
+        before = crop.lab(deep)
+        # When a pale champagne highlighter is applied at full intensity
+        out = create_effect("highlighter", {"intensity": 1.0, "shimmer": 0.0}).apply(deep.copy(), case.parse)
+        after = crop.lab(out)
+        # Then the skin is lit, by no more than its own lightness (halfway to white would be grey paint on it),
+        # and it keeps its saturation: a highlighter on deep skin glows, it does not turn ashy
+        l0, l1 = before[:, :, 0][inside], after[:, :, 0][inside]
+        assert (l1 - l0).mean() > 3.0, case.name
+        assert np.percentile(l1 - l0, 95) <= 0.5 * float(np.percentile(l0, 95)) + 1.0, case.name
+        chroma = [float(np.hypot(x[:, :, 1], x[:, :, 2])[inside].mean()) for x in (before, after)]
+        assert chroma[1] >= 0.95 * chroma[0], (case.name, chroma)
+
+
 def test_shimmer_adds_sparkles(face_cases):
     for case in face_cases:
         crop = Crop.around(case)

@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tryon.color import bgr_to_lab
 from tryon.errors import InputError
 from tryon.geometry import RoiMask
 from tryon.parsing.classes import FACE_CLASSES, REGIONS
@@ -99,9 +100,15 @@ def test_regions_respect_the_classes(face_cases, parser):
         assert np.count_nonzero(lids & eyes) <= 0.02 * np.count_nonzero(lids), case.name
         face = solid(masks["face"], shape)
         assert np.count_nonzero(face & (eyes | lips)) <= 0.02 * np.count_nonzero(eyes | lips), case.name
-        # The face region is the skin and the nose.
+        # The face region is the skin and the nose, and within the brows the skin between and around the hairs
+        # (a foundation stopping at the brow class would leave a bare box around a thin brow), not the hairs.
         skin_and_nose = solid(masks["face_skin"], shape) | solid(masks["nose"], shape)
-        assert np.count_nonzero(face ^ skin_and_nose) <= 0.02 * np.count_nonzero(face), case.name
+        brows = solid(masks["left_brow"], shape) | solid(masks["right_brow"], shape)
+        assert np.count_nonzero((face ^ skin_and_nose) & ~brows) <= 0.02 * np.count_nonzero(face), case.name
+        light = bgr_to_lab(case.frame)[:, :, 0]
+        darkest, lightest = np.percentile(light[brows], [15, 85])
+        assert face[brows & (light <= darkest)].mean() < 0.2, case.name
+        assert face[brows & (light >= lightest)].mean() > 0.6, case.name
 
 
 @pytest.mark.parametrize("side", ["left", "right", "top", "bottom"])

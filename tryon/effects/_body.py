@@ -86,7 +86,7 @@ class Anchor:
             p = face.points
             axis = p[263] - p[33]
             eye = float(np.linalg.norm(axis)) or 1.0
-            width = max(float(np.linalg.norm(p[454] - p[234])), 1.0)
+            width = tp.face_width(p)
             return cls(p[1].astype(np.float64), width, float(axis[0] / eye), float(axis[1] / eye))
         origin = np.array([(box.x0 + box.x1) / 2.0, float(box.y0)])
         return cls(origin, max(box.width / 3.0, 1.0), 1.0, 0.0)
@@ -259,7 +259,7 @@ def spare_beards(patch: Patch, parse: FrameParse) -> None:
         p = face.points.astype(np.float32)
         down = p[152] - p[10]
         height = float(np.linalg.norm(down))
-        width = float(np.linalg.norm(p[454] - p[234]))
+        width = tp.face_width(p)
         if height < 4.0 or width < 4.0:
             continue
         jaw = p[list(_JAW)]

@@ -16,7 +16,6 @@ its effects one by one gives (the frame is not rounded to 8 bits between them).
 
 from __future__ import annotations
 
-import math
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import numpy as np
 from tryon.effects.base import Effect, is_blank, unit
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.frame_parse import Face, FrameParse
+from tryon.perception import topology as tp
 
 __all__ = [
     "CELLS_ACROSS",
@@ -49,8 +49,7 @@ _EMPTY = 0.02  # cells with less skin than this count as empty
 
 def face_width(face: Face) -> float:
     """The face's width in pixels, cheek to cheek (landmarks 234 and 454)."""
-    p = face.points
-    return max(math.hypot(float(p[454, 0] - p[234, 0]), float(p[454, 1] - p[234, 1])), 1.0)
+    return tp.face_width(face.points)
 
 
 def affine_map(scale: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:

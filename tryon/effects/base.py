@@ -7,6 +7,7 @@ It changes the frame in place, only inside the bounding boxes of its masks, and 
 from __future__ import annotations
 
 import importlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -241,6 +242,10 @@ def lab_shift(
     """Like :func:`lab_target_shift` but returns float32 Lab, for effects that layer several shifts."""
     t = np.asarray(target.lab if isinstance(target, Color) else target, dtype=np.float32)
     r = np.asarray(ref, np.float32)
+    # A pigment hides the skin's colour variations as much as it outweighs the skin's own colour: a grey or black
+    # over skin keeps almost none of the skin's redder folds and blotches (they would show as coloured lines on a
+    # neutral shade), a vivid shade keeps them all.
+    chroma_texture *= min(1.0, (math.hypot(t[1], t[2]) + 4.0) / (math.hypot(r[1], r[2]) + 4.0))
     # One affine map per pixel: L' = texture * L + (the shifted mean minus texture * its L), and likewise a*, b*.
     shift = np.array(
         [

@@ -9,9 +9,10 @@ import numpy as np
 
 from tryon.color import Color
 from tryon.effects._eyes import face_width, layer_over, smoothstep
-from tryon.effects.base import Effect, Patch, lab_shift, lab_to_bgr255, mix, weighted_mean
+from tryon.effects.base import Effect, Patch, lab_shift, lab_to_bgr255, mix, unit, weighted_mean
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
+from tryon.parsing.landmarks import brow_hairs
 
 __all__ = ["Brows", "BrowsOptions"]
 
@@ -41,7 +42,7 @@ class Brows(Effect):
 
     The hairs are told from the skin between them by how much darker than the surrounding skin they are, so a
     sparse brow gets coloured hairs over its own skin; ``fill`` then lays a softer shade over that skin, within a
-    smoothed version of the brow's shape, as a brow powder does.
+    smoothed map of where the hairs are dense (the brow's own shape, not the mask's box), as a brow powder does.
 
     Example:
         >>> effect = Brows(BrowsOptions(color=Color.from_hex("#3B2A20"), fill=0.6))
@@ -59,24 +60,26 @@ class Brows(Effect):
         if patch is None:
             return
         alpha = patch.alpha
-        lab = patch.quick_lab()
-        light = lab[:, :, 0]
-        skin_w = (alpha < 0.05).astype(np.float32)
-        hair_w = (alpha > 0.6).astype(np.float32)
-        if float(skin_w.sum()) < 16 or float(hair_w.sum()) < 16:
+        hairs8 = brow_hairs(cv2.cvtColor(patch.view, cv2.COLOR_BGR2GRAY), face.mask("brows").crop(patch.box))
+        if hairs8 is None:
             return
-        skin = weighted_mean(lab, skin_w)
-        hair = weighted_mean(lab, hair_w)
-        # 0 on skin as light as the surrounding skin, 1 on hair as dark as the brow's mean or darker.
-        contrast = max(float(skin[0] - hair[0]), 6.0)
-        hairs = smoothstep(0.15, 0.85, (skin[0] - light) * (1.0 / contrast))
+        hairs = unit(hairs8)
+        lab = patch.quick_lab()
+        inside = alpha > 0.5
+        ring = alpha < 0.05
+        skin = weighted_mean(lab, ring.astype(np.float32))
+        hair = weighted_mean(lab, hairs * alpha)
         new = lab_shift(lab, hair, o.color, lightness=0.55, texture=1.0, chroma_texture=0.4)
         weight = alpha * hairs * o.intensity
         if o.fill > 0:
-            # Fill within the smoothed shape, on what is not hair already; zero where the brow mask is zero.
-            shape = cv2.GaussianBlur(alpha, (0, 0), max(1.0, _FILL_BLUR * fw))
-            shape = np.minimum(shape * 1.4, 1.0) * smoothstep(0.0, 0.15, alpha)
-            powder = lab_shift(lab, skin, o.color, lightness=0.45, texture=0.9, chroma_texture=0.5)
-            w_fill = shape * (1.0 - hairs) * (0.6 * o.fill * o.intensity)
-            new, weight = layer_over(new, weight, powder, w_fill)  # the powder over the tint, mixed in Lab
+            # Powder fills the gaps where the hairs grow: the brow's own shape is where they are dense (smoothed
+            # over a few hairs), so the fill tapers with the brow and fades at its soft head, instead of filling
+            # the mask's box. Zero where the brow mask is zero.
+            density = cv2.GaussianBlur(hairs * alpha, (0, 0), max(1.0, _FILL_BLUR * fw))
+            peak = float(cv2.minMaxLoc(density, mask=inside.view(np.uint8))[1])  # blurred: its maximum is steady
+            if peak > 1e-3:
+                shape = smoothstep(0.25, 0.75, density * (1.0 / peak)) * smoothstep(0.0, 0.3, alpha)
+                powder = lab_shift(lab, skin, o.color, lightness=0.45, texture=0.9, chroma_texture=0.5)
+                w_fill = shape * (1.0 - hairs) * (0.6 * o.fill * o.intensity)
+                new, weight = layer_over(new, weight, powder, w_fill)  # the powder over the tint, mixed in Lab
         mix(patch.view, lab_to_bgr255(new), weight)

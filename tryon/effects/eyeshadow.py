@@ -96,20 +96,23 @@ class Eyeshadow(Effect):
         patch, alphas = found
         lab = patch.quick_lab()
         rise, outer = self._layout(face, patch.box)
-        # Lashes crossing the lid stay as they are (powder does not tint them) and do not count in its colour.
-        # Only near the lashes: higher up, a thin dark line is the lid's fold, and it takes the shade.
+        # Lashes crossing the lid keep their darkness (powder does not lighten them) and do not count in its colour;
+        # they and the lid's fold take most of the shade's hue, so a brown fold does not show as a line of skin colour
+        # through a grey shadow. Only near the lashes: higher up, a thin dark line is the fold, and takes the shade.
         lashes = lash_map(lab[:, :, 0], patch.alpha, face_width(face)) * (1.0 - smoothstep(0.5, 0.8, rise))
-        keep_lashes = 1.0 - lashes
-        ref = weighted_mean(lab, patch.alpha * keep_lashes)
+        ref = weighted_mean(lab, patch.alpha * (1.0 - lashes))
         texture, lightness, sheen_gain, sparkle_gain = _FINISH[o.finish]
-        w_lid = alphas[0] * keep_lashes * (1.0 - o.fade * 0.8 * smoothstep(0.0, 1.0, rise)) * o.intensity
+        w_lid = alphas[0] * (1.0 - o.fade * 0.8 * smoothstep(0.0, 1.0, rise)) * o.intensity
         new = lab_shift(lab, ref, o.lid_color, lightness=lightness, texture=texture)
         weight = w_lid
         if crease_color is not None:
             # A power below one widens the band's soft shoulders: the crease shade looks blended, not drawn.
-            w_crease = np.sqrt(alphas[1]) * keep_lashes * (0.6 + 0.4 * outer) * (o.intensity * o.crease_intensity)
+            w_crease = np.sqrt(alphas[1]) * (0.6 + 0.4 * outer) * (o.intensity * o.crease_intensity)
             crease = lab_shift(lab, ref, crease_color, lightness=lightness, texture=texture)
             new, weight = layer_over(new, weight, crease, w_crease)  # the shades blend in Lab, where powders mix
+        keep_lashes = 1.0 - lashes
+        half = 1.0 - 0.25 * lashes
+        new = cv2.add(lab, cv2.multiply(cv2.subtract(new, lab), cv2.merge((keep_lashes, half, half))))
         new = lab_to_bgr255(new)
         if o.shimmer > 0 and sheen_gain > 0:
             tint = o.lid_color if o.finish is ShadowFinish.METALLIC else None

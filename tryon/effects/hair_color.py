@@ -37,6 +37,9 @@ _NOISE = 256  # side of the streak noise tile
 _STRETCH = 1.5  # streak noise: cells are this many times longer down the head than across
 _SECTIONS = 0.7  # weight of the coarse noise that groups streaks into sections
 _FLOW_SCALE = 0.08  # face widths: the scale over which the strands' direction is measured
+# Hair darker than _DARK_HAIR (mean L) has its broad sheen counted as shine, fully from _DARK_SPAN darker.
+_DARK_HAIR, _DARK_SPAN, _DARK_SHEEN = 40.0, 20.0, 0.5
+_CEILING = 96.0  # L: the highest the hair's usual lightness range may reach once scaled
 
 
 class HairMode(str, enum.Enum):
@@ -77,16 +80,17 @@ class HairColorOptions:
 
 @dataclass
 class _Hair:
-    """The hair patch split for recolouring: shading plus strands (scaled with the colour), shine (kept)."""
+    """The hair patch split for recolouring: shading plus strands (scaled with the colour), shine (kept as light)."""
 
     patch: Patch
     lab: np.ndarray
     mean: np.ndarray  # weighted mean Lab
     body: np.ndarray  # L without the shine, float32
-    shine: np.ndarray  # L above the strands' local brightness: specular highlights, float32
+    specular: np.ndarray  # the shine (L above the strands' local brightness) as the luminance it adds, float32
     anchor: Anchor
     dev: np.ndarray  # body - mean L, float32
     core: np.ndarray  # dev clipped to the outlier limit: the part scaled with the shade's contrast, float32
+    limit: float  # that outlier limit, L units
 
     def recolor(self, target: Color, shine: float) -> np.ndarray:
         """The hair in Lab moved to ``target``: relative contrast kept, a*b* set with part of their variation."""
@@ -94,22 +98,30 @@ class _Hair:
         lm = float(self.mean[0])
         dst = lm + (float(t[0]) - lm) * _LIGHTNESS
         gain = lightness_gain(lm, dst)
+        # The hair's usual range of lightness (its strands and shading, up to the outlier limit) scaled by the gain
+        # must still fit under white: pushed into the ceiling it would flatten into blotches (black hair taken to
+        # platinum).
+        gain = min(gain, max(1.0, (_CEILING - dst) / self.limit))
         # Deviations within the outlier limit scale with the gain (relative contrast kept); beyond it (mixed
-        # edge pixels) the excess is kept unscaled.
-        diffuse = cv2.scaleAdd(self.core, gain - 1.0, self.dev)
+        # edge pixels, the sheen of dark hair) the excess is kept unscaled, or shrunk with the room left above the
+        # hair's lightness when it is lightened (the sheen of black hair would otherwise reach white on platinum).
+        excess = min(1.0, (100.0 - dst) / max(100.0 - lm, 1.0))
+        diffuse = cv2.scaleAdd(self.core, gain - excess, cv2.multiply(self.dev, excess))
         cv2.add(diffuse, dst, dst=diffuse)
-        # Shine is light reflected off the surface, not through the pigment: it keeps its own brightness
-        # (times ``shine``) whatever the shade, and the rest of it follows the shade's contrast.
-        glint = cv2.multiply(self.shine, shine + (1.0 - shine) * gain)
-        light = _soft_ceiling(cv2.add(diffuse, glint))
+        # Shine is light reflected off the surface, not through the pigment: the same light (times ``shine``; the
+        # rest of it follows the shade's contrast) is added to the new colour, in linear light. Added in L, the
+        # shine of black hair would glare flat white on platinum; in light, it lifts a light shade only a little.
+        light = _lightness(cv2.scaleAdd(self.specular, shine + (1.0 - shine) * gain, _luminance(diffuse)))
+        glint = cv2.subtract(light, diffuse)
+        light = _soft_ceiling(light)
         # Shading scales a* and b* as it scales L + 16 (both follow the cube root of the light): strands in
         # shadow are less saturated, strands in the light more ...
         k = 1.0 / (dst + 16.0)
         chroma = cv2.addWeighted(diffuse, k, diffuse, 0.0, 16.0 * k)
         cv2.min(chroma, 1.25, dst=chroma)
         cv2.max(chroma, 0.3, dst=chroma)
-        # ... and shine is whitish: it dilutes the colour.
-        cv2.divide(chroma, cv2.addWeighted(glint, 1.0 / 12.0, glint, 0.0, 1.0), dst=chroma)
+        # ... and shine is whitish: it dilutes the colour (mildly: a strongly diluted glint reads as grey in the hair).
+        cv2.divide(chroma, cv2.addWeighted(glint, 1.0 / 30.0, glint, 0.0, 1.0), dst=chroma)
         # a* and b*: the shade's plus part of the hair's own variation, times the chroma; L passes through the
         # product as the constant 1 times the new lightness.
         m = self.mean
@@ -131,8 +143,10 @@ class HairColor(BodyEffect):
 
     The hair's mean lightness moves most of the way to the shade's and each pixel's deviation from it (strands,
     shading) is scaled to keep the same *relative* contrast, so black hair lifted to copper shows its strands
-    instead of a flat wash, and platinum taken to brunette keeps its depth. Specular shine is kept as bright as it
-    was. a*b* take the shade's, with a fraction of the hair's own variation, scaled with each strand's shading.
+    instead of a flat wash, and platinum taken to brunette keeps its depth. Specular shine is kept as the light it
+    reflects (added in linear light, so black hair's sheen does not glare white on platinum), and the scaled range
+    is kept under white. a*b* take the shade's, with a fraction of the hair's own variation, scaled with each
+    strand's shading.
 
     The mask is trusted, with three guards: its edge is refined against the frame with a guided filter (strands at
     the edge coloured, the wall between them not), pixels unlike the hair's core colour are faded (skin or wall
@@ -268,12 +282,20 @@ def _split(patch: Patch, parse: FrameParse, anchor: Anchor) -> _Hair | None:
     spread = float(np.sqrt(cv2.sumElems(cv2.multiply(cv2.multiply(detail, weight), detail))[0] / weight_sum))
     shine = cv2.subtract(detail, spread, dst=detail)
     cv2.max(shine, 0.0, dst=shine)
+    dark = _DARK_SHEEN * float(np.clip((_DARK_HAIR - mean[0]) / _DARK_SPAN, 0.0, 1.0))
+    if dark > 0:
+        # On dark hair almost all the light seen is shine: its broad sheen bands are light off the surface, not a
+        # lighter pigment, so they are shine too (above the hair's base level), not shading to scale with the shade.
+        base = _percentile(light, weight, 40.0)
+        broad = cv2.max(cv2.subtract(light, base), 0.0)
+        shine = cv2.addWeighted(shine, 1.0 - dark, cv2.max(broad, shine), dark, 0.0)
     body = cv2.subtract(light, shine, dst=light)
     dev = cv2.subtract(body, float(mean[0]))
     limit = 2.5 * robust_spread(dev, weight)
     core = cv2.min(dev, limit)
     cv2.max(core, -limit, dst=core)
-    return _Hair(patch, lab, mean, body, shine, anchor, dev, core)
+    specular = cv2.subtract(_luminance(cv2.add(body, shine)), _luminance(body))
+    return _Hair(patch, lab, mean, body, specular, anchor, dev, core, limit)
 
 
 def _flow(light: np.ndarray, anchor: Anchor, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -324,6 +346,25 @@ def _standardized(x: np.ndarray) -> np.ndarray:
 def _blend(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """``a + (b - a) * t`` for HxWx3 ``a``, ``b`` and HxW ``t``."""
     return lerp(a, b, t)
+
+
+def _percentile(values: np.ndarray, weight: np.ndarray, q: float) -> float:
+    """The ``q``-th percentile of ``values`` where ``weight`` > 0.5 (on a sparse grid: enough for a level)."""
+    step = max(1, int(np.sqrt(values.size / 20000.0)))
+    samples = values[::step, ::step][weight[::step, ::step] > 0.5]
+    return float(np.percentile(samples if samples.size >= 16 else values, q))
+
+
+def _luminance(light: np.ndarray) -> np.ndarray:
+    """CIE L* (float32) to relative luminance Y, 0..1 (the cube law; the linear toe below L* 8 is left out)."""
+    y = cv2.max(cv2.addWeighted(light, 1.0 / 116.0, light, 0.0, 16.0 / 116.0), 0.0)
+    return cv2.pow(y, 3.0)
+
+
+def _lightness(y: np.ndarray) -> np.ndarray:
+    """Relative luminance Y (float32) back to CIE L*, as :func:`_luminance` maps it."""
+    root = cv2.pow(cv2.max(y, 0.0), 1.0 / 3.0)
+    return cv2.addWeighted(root, 116.0, root, 0.0, -16.0)
 
 
 def _soft_ceiling(light: np.ndarray, knee: float = 88.0) -> np.ndarray:

@@ -63,7 +63,13 @@ class Highlighter(SkinEffect):
         sheen = _SHEEN * (0.25 + 0.75 * lit)
         shade = np.asarray(o.color.lab, np.float32)
         tint = (_TINT / _SHEEN) * sheen
-        target = cv2.merge((light + (100.0 - light) * sheen, a + (shade[1] - a) * tint, b + (shade[2] - b) * tint))
+        # The sheen lifts the skin toward white by at most its own lightness: a deep skin halfway to white would
+        # turn grey, where a real highlighter glows on it. The skin keeps its saturation as it lightens (a*, b*
+        # grow with the lift), so the glow stays warm.
+        lifted = light + np.minimum(100.0 - light, light) * sheen
+        keep = np.sqrt(lifted / np.maximum(light, 1.0))
+        a, b = a * keep, b * keep
+        target = cv2.merge((lifted, a + (shade[1] - a) * tint, b + (shade[2] - b) * tint))
         if o.shimmer <= 0:
             grid.write(target, o.intensity)
             return

@@ -62,6 +62,7 @@ _EYE_TAIL_INNER, _EYE_TAIL_OUTER = 0.2, 0.15
 _BROW = Edge(reach=0.05, mid=0.5, pull=0.3, inward=0.02, outward=0.05)
 _BROW_TAIL = 0.01  # at the outer end, hair around the temples would lead the brow astray
 _BROW_GROW = 0.005  # brows are drawn around the hair, sparse hair included
+_BROW_SKIN_RING = 0.02  # face widths of skin around a brow that set the skin's level against its hairs
 # Skin: how far the colour model may take the skin beyond the face oval (up to the hairline, out to the ears),
 # how far inside the oval the colour is checked (for hair over the forehead and temples), and the band beyond the
 # reach that samples the surroundings (hair, background).
@@ -263,7 +264,7 @@ class Canvas:
         """The working level of one face: a crop of the face, the forehead up to the hairline and the ears."""
         pts = landmarks[:, :2].astype(np.float32)
         h, w = frame.shape[:2]
-        face_w = max(float(np.linalg.norm(pts[454] - pts[234])), 1.0)
+        face_w = tp.face_width(pts)
         top = pts[tp.FOREHEAD] + 0.45 * (pts[tp.FOREHEAD] - pts[tp.CHIN])
         box = Box.around(np.vstack([pts, top[None]]), pad=0.12 * face_w, shape=(h, w))
         scale = min(1.0, work_size / face_w)
@@ -358,6 +359,50 @@ def _cut(mask: RoiMask, *parts: RoiMask) -> RoiMask:
         keep = cv2.bitwise_not(part.alpha[inter.relative_to(part.box).slices])
         cv2.multiply(a, keep, dst=a, scale=1 / 255)
     return mask if alpha is None else RoiMask(mask.box, alpha)
+
+
+def brow_hairs(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
+    """How hair-like each pixel of a brow's box is (uint8, 0..255), from its lightness against the skin around it.
+
+    A brow mask is drawn around the hair, sparse hair included, so inside it there is skin too. The skin's level
+    is the median of the ring around the mask (a lock of hair across it does not drag it down); the hair's is the
+    darkest tenth of the mask (its mean would count the skin inside as hair). Pixels a fifth of the way from the
+    skin's level to the hair's start to count, four fifths in count fully. Both levels come from histograms and
+    the map from a lookup table: a few passes over the box.
+
+    Args:
+        grey: the box in grey levels, uint8 HxW.
+        alpha: the brow mask there, uint8 HxW, with a ring of zeros around the brow.
+
+    Returns:
+        The map, or None when the box holds too little of the brow or of the skin around it to tell.
+    """
+    ring = cv2.compare(alpha, 13, cv2.CMP_LT)
+    inside = cv2.compare(alpha, 127, cv2.CMP_GT)
+    if cv2.countNonZero(ring) < 16 or cv2.countNonZero(inside) < 16:
+        return None
+    skin = _grey_percentile(grey, ring, 50.0)
+    hair = _grey_percentile(grey, inside, 10.0)
+    t = np.clip((skin - np.arange(256, dtype=np.float32)) / max(skin - hair, 6.0) - 0.2, 0.0, 0.6) / 0.6
+    return np.asarray(cv2.LUT(grey, np.round(255.0 * t * t * (3.0 - 2.0 * t)).astype(np.uint8)))
+
+
+def _grey_percentile(grey: np.ndarray, mask: np.ndarray, q: float) -> float:
+    """The ``q``-th percentile of the uint8 ``grey`` where ``mask`` is set, from its histogram."""
+    counts = np.cumsum(cv2.calcHist([grey], [0], mask, [256], [0, 256])[:, 0])
+    return float(np.searchsorted(counts, counts[-1] * q / 100.0))
+
+
+def _brow_hair_mask(frame: np.ndarray, brow: RoiMask, pad: int) -> RoiMask:
+    """The brow's hair (:func:`brow_hairs` times the mask), in frame coordinates, a blank mask if it cannot tell."""
+    box = brow.box.grow(pad).clip(frame.shape)
+    if box.empty:
+        return RoiMask.empty_at(brow.box)
+    alpha = brow.crop(box)
+    hairs = brow_hairs(cv2.cvtColor(frame[box.slices], cv2.COLOR_BGR2GRAY), alpha)
+    if hairs is None:
+        return RoiMask.empty_at(box)
+    return RoiMask(box, cv2.multiply(hairs, alpha, scale=1.0 / 255.0))
 
 
 # -- outlines drawn from landmarks -------------------------------------------------------------------------------
@@ -539,12 +584,17 @@ class LandmarkParser:
         probs = self.classes(canvas, memory)
         out = {name: canvas.to_roi(p) for name, p in probs.items()}
         # The skin map covers the whole face; the parts painted over it are cut out of it here, in the frame.
-        face = _cut(out.pop("skin"), *(out[n] for n in _PARTS))
+        skin = out.pop("skin")
+        face = _cut(skin, *(out[n] for n in _PARTS))
         out["face_skin"] = _cut(face, out["nose"])
         if self.options.regions:
+            # The brow class is drawn around sparse hair, so it holds skin too: a foundation or an eyeshadow stopping
+            # at its edge would leave a bare box around the brow. Effect regions are cut by the brows' hair alone.
+            pad = max(2, round(_BROW_SKIN_RING * tp.face_width(landmarks)))
+            cutters = {**out, **{n: _brow_hair_mask(frame, out[n], pad) for n in ("left_brow", "right_brow")}}
             for name, p in region_builder.build(canvas, probs).items():
-                out[name] = _cut(canvas.to_roi(p), *(out[c] for c in region_builder.CUT_BY.get(name, ())))
-            out["face"] = face
+                out[name] = _cut(canvas.to_roi(p), *(cutters[c] for c in region_builder.CUT_BY.get(name, ())))
+            out["face"] = _cut(skin, *(cutters[n] for n in _PARTS))
         return out
 
     def classes(self, cv: Canvas, memory: FaceMemory | None = None) -> dict[str, Prob]:

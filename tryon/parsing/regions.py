@@ -2,9 +2,10 @@
 
 Each region is drawn from landmarks in a window of the face's working crop, sized in face widths, and clipped by
 the parsed classes where a real edge bounds it: the irises by the eyelids, the teeth by the lips, the lids by the
-eyes and brows, the blush by the skin. Sharp regions (lash lines, irises) are drawn at the working resolution;
+eyes and the brows' hair, the blush by the skin. Sharp regions (lash lines, irises) are drawn at the working resolution;
 smooth ones (lids, crease, under-eye, cheeks, contour, highlight) on the coarse level, then cut in the frame by the
-classes named in :data:`CUT_BY`. The ``face`` region (skin and nose, without the other parts) is cut by the parser.
+classes named in :data:`CUT_BY` (a brow cuts by its hair alone: the class holds the skin between sparse hairs too).
+The ``face`` region (skin and nose, without the other parts) is cut by the parser.
 """
 
 from __future__ import annotations

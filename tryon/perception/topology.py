@@ -6,6 +6,10 @@ image's right in a non-mirrored photo).
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 # Face outline, clockwise from the top of the forehead.
 # fmt: off
 FACE_OVAL = (
@@ -78,3 +82,13 @@ RIGHT_FACE_SIDE, LEFT_FACE_SIDE = 234, 454
 NOSE_TIP = 1
 CHIN = 152
 FOREHEAD = 10
+
+
+def face_width(points: np.ndarray) -> float:
+    """The face's width in pixels, cheek to cheek (landmarks 234 and 454): the unit most sizes are given in.
+
+    Args:
+        points: the face's landmarks (478 x 2 or more columns), in pixels.
+    """
+    d = points[454] - points[234]
+    return max(math.hypot(float(d[0]), float(d[1])), 1.0)
