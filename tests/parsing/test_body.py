@@ -151,7 +151,16 @@ BLOND_HAIR = ("faces/deepface_img12.jpg", "faces/deepface_img28.jpg")
 GREY_HAIR = ("faces/deepface_img38.jpg",)
 BALD = "faces/deepface_img20.jpg"
 HEADLESS = "people/ootd_049205_0.jpg"  # a try-on model photo cut above the mouth: no face for the mesh
-PHOTOS = (*BLACK_HAIR, *BLOND_HAIR, *GREY_HAIR, BALD, "faces/liveportrait_source_s2.jpg", "faces/deepface_img43.jpg")
+BLACK_TOP = "faces/liveportrait_driving_d30.jpg"  # long black hair over a black turtleneck
+PHOTOS = (
+    *BLACK_HAIR,
+    *BLOND_HAIR,
+    *GREY_HAIR,
+    BALD,
+    BLACK_TOP,
+    "faces/liveportrait_source_s2.jpg",
+    "faces/deepface_img43.jpg",
+)
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +216,25 @@ def test_classes_are_consistent_with_the_face(parsed: dict, name: str):
     # The neck, as labelled (its soft mask runs on under the jaw, where the face's classes win), hangs below the chin.
     neck = np.argwhere(parse.labels() == CLASS_INDEX["neck"])
     assert len(neck) and np.median(neck[:, 0]) > chin
+
+
+def test_a_black_top_under_long_black_hair_is_clothes_in_the_middle_of_the_chest(parsed: dict):
+    # Given long black hair falling over a black turtleneck (checked by eye: the hair falls beside the face and over
+    # the subject's left shoulder; the middle of the chest, below the neck, is the turtleneck)
+    _, parse = parsed[BLACK_TOP]
+    face = parse.faces[0]
+    chin, top = face.points[152], face.points[10]
+    fh = float(np.linalg.norm(chin - top))
+    centre_x = float(face.points[[234, 454], 0].mean())
+    chest = np.zeros(parse.shape, bool)
+    y0, y1 = int(chin[1] + 0.45 * fh), int(min(parse.shape[0], chin[1] + 1.2 * fh))
+    chest[y0:y1, int(centre_x - 0.15 * fh) : int(centre_x + 0.15 * fh)] = True
+    chest &= parse.person.full(parse.shape) >= 128
+    assert np.count_nonzero(chest) > 1000
+    # Then it is parsed as clothes, not hair (the colour alone cannot tell them apart: all of it was hair before)
+    clothes = parse.mask("clothes")[chest] >= 128
+    hair = parse.mask("hair")[chest] >= 128
+    assert clothes.mean() > 0.7 and hair.mean() < 0.2, (clothes.mean(), hair.mean())
 
 
 def test_without_a_person_mask_the_head_still_gets_its_classes(parsed: dict):

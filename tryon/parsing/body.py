@@ -254,12 +254,13 @@ class _Priors:
     neck: np.ndarray
     crown: np.ndarray  # above the forehead and at the temples: the hair seed area
     torso: np.ndarray  # the chest below the neck: the clothes seed area
+    midchest: np.ndarray  # its middle, which long hair rarely covers
     cheeks: np.ndarray  # the forehead and cheeks, above the beard: the skin seed area
     sides: np.ndarray  # beside the face and below: rows of a tenth of the face height (and side), -1 elsewhere
     y: np.ndarray  # the face coordinate down the face
 
 
-_NEAREST = ("fall", "skin", "clothes", "neck", "torso", "cheeks", "sides", "y")
+_NEAREST = ("fall", "skin", "clothes", "neck", "torso", "midchest", "cheeks", "sides", "y")
 
 
 def _head_priors(layout: _Layout, shape: tuple[int, int]) -> tuple[_Priors, np.ndarray]:
@@ -278,6 +279,7 @@ def _head_priors(layout: _Layout, shape: tuple[int, int]) -> tuple[_Priors, np.n
     clothes = np.float32(0.05) + np.float32(0.95) * _ramp(y, 0.35, 0.75)
     crown = (r < 1.05) & ((y < -0.58) | ((ax > 0.52) & (y < 0.05)))
     torso = (y > 1.2) & (y < 3.2) & (ax < 0.55)
+    midchest = (y > 1.3) & (y < 3.2) & (ax < 0.3)
     cheeks = (y > -0.45) & (y < 0.12) & (ax < 0.4)
     row = np.floor((y - np.float32(_SIDE_TOP)) * np.float32(1 / _SIDE_STEP))
     beside = (ax > 0.47) & (ax < 0.85) & (row >= 0) & (row < _SIDE_ROWS)
@@ -285,8 +287,8 @@ def _head_priors(layout: _Layout, shape: tuple[int, int]) -> tuple[_Priors, np.n
     scalp = (r < 1.15) & (y < 0.35)
     f32 = np.float32
     pri = _Priors(
-        head, scalp.astype(f32), fall, skin, clothes, neck, crown.astype(f32), torso.astype(f32), cheeks.astype(f32),
-        sides, y,
+        head, scalp.astype(f32), fall, skin, clothes, neck, crown.astype(f32), torso.astype(f32),
+        midchest.astype(f32), cheeks.astype(f32), sides, y,
     )  # fmt: skip
     return pri, x * x + (np.float32(0.6) * y) ** 2
 
@@ -456,7 +458,9 @@ def _classify(
         )
         if long_hair > 0.5:
             if hair is not None:
-                clothes_seed = chest & hair.unlike(q, hair_seed)
+                # Long hair rarely covers the middle of the chest: clothes there stay seeds even in the hair's
+                # colour (a black top under black hair).
+                clothes_seed = chest & (hair.unlike(q, hair_seed) | (pri.midchest > 0))
         else:
             clothes_seed = below
         # The body's skin in its own light (shoulders, arms) joins the face's.
