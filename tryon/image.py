@@ -8,19 +8,25 @@ else a caller hands in (grayscale, BGRA, 16-bit, float in [0, 1], bool) is conve
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from tryon.errors import ImageReadError, ImageWriteError, InputError
 
-__all__ = ["to_bgr8", "to_alpha8", "read_image", "write_image", "IMAGE_SUFFIXES"]
+__all__ = ["to_bgr8", "to_alpha8", "read_image", "write_image", "IMAGE_SUFFIXES", "MAX_PIXELS"]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 MIN_SIDE = 16
 MAX_SIDE = 16384
+#: The most pixels :func:`read_image` takes: 8192x8192 (67 megapixels), room for a 50-megapixel phone photo
+#: (8192x6144, which ``tryon apply --look glam`` makes up in 0.7 GB at its peak). Memory grows with the pixels.
+MAX_PIXELS = 8192 * 8192
 
 
 def to_bgr8(frame: object, *, name: str = "frame") -> np.ndarray:
@@ -73,22 +79,84 @@ def to_alpha8(values: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.convertScaleAbs(cv2.max(values, 0.0), alpha=255.0))
 
 
+def _too_big(name: object, pixels: str) -> ImageReadError:
+    side = int(MAX_PIXELS**0.5)
+    return ImageReadError(
+        f"{name}: {pixels}; photos may have up to {MAX_PIXELS / 1e6:.0f} megapixels ({side}x{side}): "
+        "scale it down first"
+    )
+
+
+def _header_size(data: memoryview) -> tuple[int, int] | None:
+    """``(width, height)`` from a PNG's or a JPEG's header (a few bytes, nothing decoded); None for other files."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack_from(">II", data, 16)
+        return width, height
+    if data[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 9 <= len(data) and data[i] == 0xFF:  # JPEG segments up to the frame header (SOFn)
+        marker = data[i + 1]
+        if marker == 0xFF:  # a fill byte
+            i += 1
+        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # SOF0..SOF15 but DHT, JPG, DAC
+            height, width = struct.unpack_from(">HH", data, i + 5)
+            return width, height
+        else:
+            i += 2 + struct.unpack_from(">H", data, i + 2)[0]
+    return None
+
+
+def _pillow_size(path: Path) -> tuple[int, int] | None:
+    """``(width, height)`` as Pillow reads it from the header (nothing decoded); None when it cannot."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return image.size
+    except Image.DecompressionBombError:  # over twice Pillow's own limit, far above ours
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        raise _too_big(path, f"more than {limit / 1e6:.0f} megapixels") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):  # damaged: OpenCV reports it
+        return None
+
+
+def _check_pixels(path: Path, data: np.ndarray) -> None:
+    """Refuses an image of more than :data:`MAX_PIXELS` from its header, before anything is decoded.
+
+    PNG and JPEG headers are read here; Pillow reads the others' (header only). A file that neither reads is left
+    to OpenCV, and checked once decoded.
+    """
+    size = _header_size(data.data) or _pillow_size(path)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise _too_big(path, f"{size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.0f} megapixels")
+
+
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Reads an image file as BGR uint8 (EXIF orientation applied).
 
+    An image of more than :data:`MAX_PIXELS` pixels is refused from its header, before it is decoded.
+
     Raises:
-        ImageReadError: when the file is missing, empty, corrupt or not an image.
+        ImageReadError: when the file is missing, empty, unreadable, corrupt, not an image, or too big.
     """
     p = Path(path)
     if not p.is_file():
         raise ImageReadError(f"{p}: no such file")
-    data = np.fromfile(str(p), dtype=np.uint8)
+    try:
+        data = np.fromfile(str(p), dtype=np.uint8)
+    except OSError as exc:
+        raise ImageReadError(f"{p}: could not be read ({exc.strerror or exc})") from None
     if data.size == 0:
         raise ImageReadError(f"{p}: the file is empty")
+    _check_pixels(p, data)
     # IMREAD_COLOR applies EXIF orientation and brings gray, alpha and 16-bit files to BGR uint8.
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
         raise ImageReadError(f"{p}: not a readable image (supported: {', '.join(sorted(IMAGE_SUFFIXES))})")
+    height, width = image.shape[:2]
+    if width * height > MAX_PIXELS:
+        raise _too_big(p, f"{width}x{height} is {width * height / 1e6:.0f} megapixels")
     try:
         return to_bgr8(image, name=str(p))
     except InputError as exc:
@@ -99,7 +167,8 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     """Writes an image atomically: a temporary file in the same folder, renamed when complete.
 
     Raises:
-        ImageWriteError: for an unknown suffix or a failed write; no partial file is left behind.
+        ImageWriteError: for an unknown suffix or a failed write (its ``errno`` set, as ``ENOSPC`` for a full disk);
+            no partial file is left behind, even when the write is interrupted (Ctrl+C).
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -112,15 +181,21 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
         raise ImageWriteError(f"{p}: OpenCV could not encode the image as {suffix}")
     if p.parent and not p.parent.exists():
         raise ImageWriteError(f"{p}: the folder {p.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=str(p.parent or Path(".")))
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=str(p.parent or Path(".")))
         with os.fdopen(fd, "wb") as fh:
             fh.write(encoded.tobytes())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, p)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ImageWriteError(f"{p}: {exc.strerror or exc}") from exc
+    except BaseException as exc:  # a failed write, or Ctrl+C: never leave the temporary file
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if not isinstance(exc, OSError):
+            raise
+        failure = ImageWriteError(f"{p}: {exc.strerror or exc}")
+        failure.errno = exc.errno  # what went wrong, for callers that stop on a full disk
+        raise failure from exc
     return p

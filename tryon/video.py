@@ -31,7 +31,7 @@ import numpy as np
 from tryon.errors import DependencyError, ImageReadError, ImageWriteError, InputError
 from tryon.image import to_bgr8
 
-__all__ = ["VIDEO_SUFFIXES", "VideoReader", "VideoWriter"]
+__all__ = ["FRAME_COUNT_SLACK", "FRAME_COUNT_SLACK_SHARE", "VIDEO_SUFFIXES", "VideoReader", "VideoWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"})
 #: Video file types the writer produces (MP4 containers).
 WRITE_SUFFIXES = (".mp4", ".m4v")
 _DEFAULT_FPS = 30.0
+#: How many frames short of the count its header announces a video may end and still count as whole: the larger of
+#: these frames and this share of the count (some containers only estimate it from the duration).
+FRAME_COUNT_SLACK = 2
+FRAME_COUNT_SLACK_SHARE = 0.01
 
 
 class VideoReader:
@@ -52,6 +56,7 @@ class VideoReader:
         fps: frames per second (30 when the file does not say).
         size: ``(width, height)`` of the frames.
         frame_count: the number of frames the file declares (an estimate for some containers; 0 if unknown).
+        frames_read: the frames read so far.
 
     Raises:
         ImageReadError: when the file is missing, empty, of an unsupported type, corrupt, or has no frames.
@@ -86,6 +91,8 @@ class VideoReader:
         self.fps = fps
         self.size = (self._next.shape[1], self._next.shape[0])
         self.frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        self.frames_read = 0
+        self._ended = False
         self._closed = False
 
     def read(self) -> np.ndarray | None:
@@ -94,9 +101,24 @@ class VideoReader:
             return None
         if self._next is not None:
             frame, self._next = self._next, None
-            return frame
-        ok, frame = self._cap.read()
-        return to_bgr8(frame, name=str(self.path)) if ok and frame is not None else None
+        else:
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                self._ended = True
+                return None
+            frame = to_bgr8(frame, name=str(self.path))
+        self.frames_read += 1
+        return frame
+
+    @property
+    def ended_early(self) -> bool:
+        """Whether decoding stopped well before the frame count the header announces (a damaged or truncated file).
+
+        Only known once :meth:`read` has returned None at the end; a video that ends within
+        :data:`FRAME_COUNT_SLACK` frames (or :data:`FRAME_COUNT_SLACK_SHARE` of the count) of it counts as whole.
+        """
+        slack = max(FRAME_COUNT_SLACK, math.ceil(self.frame_count * FRAME_COUNT_SLACK_SHARE))
+        return self._ended and self.frames_read < self.frame_count - slack
 
     def __iter__(self) -> Iterator[np.ndarray]:
         while (frame := self.read()) is not None:

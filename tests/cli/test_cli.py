@@ -7,9 +7,11 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import cv2
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import need_file
+from tests.conftest import _strict, need_file
 from tests.effects.helpers import lab_distance_to, outside_unchanged
 from tryon import __version__
 from tryon.cli.main import main
@@ -470,3 +472,335 @@ def test_a_folder_where_every_photo_fails_leaves_no_empty_output_folder(capsys, 
     code, _, err = run(capsys, "apply", folder, "-o", out)
     assert code != 0 and "2 of 2 photos failed" in err
     assert not out.exists()
+
+
+# --- damaged videos, huge photos, existing outputs, full disks ------------------------------------------------------
+
+
+def video_frames(path: Path) -> tuple[int, int]:
+    """(frames the header announces, frames that decode)."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    announced, read = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0
+    while cap.grab():
+        read += 1
+    cap.release()
+    return announced, read
+
+
+def test_a_truncated_video_keeps_what_decodes_warns_where_it_stopped_and_exits_1(
+    capsys, tmp_path, shared_data, lipstick_look
+):
+    # Given a video cut to 60 % of its bytes (its header, at the front, still announces every frame)
+    source = need_file(shared_data / "videos" / "tps_driving.mp4")
+    cut = tmp_path / "cut.mp4"
+    data = source.read_bytes()
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    announced, readable = video_frames(cut)
+    assert 0 < readable < announced - 10  # the premise: decoding stops early
+    out = tmp_path / "out.mp4"
+    # When it is made up
+    code, _, err = run(capsys, "apply", cut, "-o", out, "--look", lipstick_look, "--max-faces", 1)
+    # Then the frames that decode are written and play, a warning says where decoding stopped, and the exit is 1
+    assert code == 1, err
+    assert len(decoded(out)) == readable
+    assert f"{cut}: decoding stopped at frame {readable + 1} of the {announced} frames its header announces" in err
+    assert "Traceback" not in err
+
+
+def test_a_video_whose_header_announces_a_frame_too_many_is_not_flagged(capsys, tmp_path, shared_data, lipstick_look):
+    # Given an AVI of 8 frames whose stream header says 10 (some containers only estimate the count)
+    frames = decoded(need_file(shared_data / "videos" / "tps_driving.mp4"))[:8]
+    avi = tmp_path / "clip.avi"
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(avi), cv2.VideoWriter_fourcc(*"MJPG"), 25, (w, h))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    data = bytearray(avi.read_bytes())
+    strh = data.find(b"strh")
+    data[strh + 40 : strh + 44] = (10).to_bytes(4, "little")  # AVISTREAMHEADER.dwLength
+    avi.write_bytes(bytes(data))
+    assert video_frames(avi) == (10, 8)
+    # When it is made up, it counts as whole: every frame written, no warning, exit 0
+    out = tmp_path / "out.mp4"
+    code, _, err = run(capsys, "apply", avi, "-o", out, "--look", lipstick_look, "--max-faces", 1)
+    assert code == 0 and "decoding stopped" not in err, err
+    assert len(decoded(out)) == 8
+
+
+def huge_png(path: Path, width: int, height: int) -> Path:
+    """A valid all-black 1-bit PNG of ``width`` x ``height`` that takes a few kB on disk."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the row's bits
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+    return path
+
+
+PEAK_RSS = """\
+import resource, sys
+from pathlib import Path
+from tryon.cli.main import main
+code = main(sys.argv[1:])
+status = Path("/proc/self/status")  # VmHWM: this program's own peak (ru_maxrss would carry pytest's over fork)
+if status.exists():
+    print(next(int(line.split()[1]) * 1024 for line in status.read_text().splitlines() if line.startswith("VmHWM")))
+else:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024))
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("command", ["apply", "parse"])
+def test_a_huge_photo_is_refused_from_its_header_before_it_is_decoded(tmp_path, command):
+    # Given a 16000x16000 photo (768 MB once decoded, gigabytes to make up) in a 30 kB file
+    photo = huge_png(tmp_path / "huge.png", 16000, 16000)
+    out = tmp_path / "outputs"
+    out.mkdir()
+    # When a child process makes it up or parses it
+    env = {k: v for k, v in os.environ.items() if k != "TRYON_DEBUG"}
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, command, str(photo), "-o", str(out / "out.png")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    # Then one line names the file, its size and the limit; nothing is written; the photo was never decoded
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"tryon: error: {photo}: 16000x16000 is 256 megapixels; photos may have up to 67 megapixels (8192x8192): "
+        "scale it down first"
+    ]
+    assert list(out.iterdir()) == []
+    peak_mb = int(proc.stdout) / 2**20
+    assert peak_mb < 400, f"peak memory {peak_mb:.0f} MB: the photo was decoded"
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "existing"),
+    [
+        ("photo", ["apply", "{photo}", "-o", "{out}/out.jpg"], "out.jpg"),
+        ("video", ["apply", "{video}", "-o", "{out}/out.mp4", "--max-frames", "2"], "out.mp4"),
+        ("labels", ["parse", "{photo}", "-o", "{out}/labels.png", "--overlay", "{out}/viz.jpg"], "labels.png"),
+        ("overlay", ["parse", "{photo}", "-o", "{out}/labels.png", "--overlay", "{out}/viz.jpg"], "viz.jpg"),
+    ],
+)
+def test_no_clobber_leaves_an_existing_output_untouched_and_says_so(
+    capsys, tmp_path, small_photo, video, case, args, existing
+):
+    out = tmp_path / "outputs"
+    out.mkdir()
+    (out / existing).write_bytes(b"mine")
+    fields = {"photo": small_photo, "video": video, "out": out}
+    for flag in ("-n", "--no-clobber"):
+        code, _, err = run(capsys, *(a.format(**fields) for a in args), flag)
+        assert code == 2, err
+        assert err.strip().splitlines() == [
+            f"tryon: error: {out / existing}: already exists; not overwritten (--no-clobber)"
+        ]
+        assert [p.name for p in out.iterdir()] == [existing] and (out / existing).read_bytes() == b"mine"
+
+
+def test_no_clobber_on_a_folder_skips_the_photos_already_made_up(capsys, tmp_path, small_photo):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    dst.mkdir()
+    shutil.copy(small_photo, src / "a.jpg")
+    shutil.copy(small_photo, src / "b.jpg")
+    (dst / "a.jpg").write_bytes(b"mine")
+    code, _, err = run(capsys, "apply", src, "-o", dst, "--no-clobber")
+    assert code == 0, err
+    assert (dst / "a.jpg").read_bytes() == b"mine"
+    assert read_image(dst / "b.jpg").shape == read_image(small_photo).shape
+    assert f"1 written to {dst}, 1 skipped (already there)" in err
+    assert sorted(p.name for p in dst.iterdir()) == ["a.jpg", "b.jpg"]
+
+
+def small_filesystem(options: str) -> list[str]:
+    """A command prefix that runs the rest with a tmpfs mounted (``options``) on the folder given next.
+
+    An unprivileged user mounts it in a user and mount namespace of its own; it vanishes with the command.
+    """
+    probe = (
+        subprocess.run(
+            ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs tmpfs /mnt"],
+            capture_output=True,
+        )
+        if shutil.which("unshare")
+        else None
+    )
+    if probe is None or probe.returncode != 0:
+        if _strict():
+            pytest.fail("this test needs `unshare --user --map-root-user --mount` (user namespaces) to mount a tmpfs")
+        pytest.skip("user namespaces are not available: cannot mount a small filesystem")
+    script = f'mount -t tmpfs -o {options} tmpfs "$0" && "$@"; code=$?; ls -A "$0"; exit $code'
+    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script]
+
+
+@pytest.mark.parametrize(
+    ("case", "options", "message"),
+    [("full disk", "size=4k", "No space left on device"), ("read-only", "ro", "Read-only file system")],
+)
+def test_a_folder_run_stops_at_a_write_error_every_photo_would_hit(tmp_path, small_photo, case, options, message):
+    # Given four photos, and an OUTPUT folder on a full (or read-only) filesystem
+    src, mount = tmp_path / "in", tmp_path / "mnt"
+    src.mkdir()
+    mount.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"):
+        shutil.copy(small_photo, src / name)
+    # When the folder is made up
+    env = {k: v for k, v in os.environ.items() if k != "TRYON_DEBUG"}
+    command = [
+        *small_filesystem(options),
+        str(mount),
+        sys.executable,
+        "-m",
+        "tryon",
+        "apply",
+        str(src),
+        "-o",
+        str(mount),
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    # Then the error is said once, the run stops with a summary, and the folder holds no temporary file
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"tryon: error: {mount}/a.jpg: {message}",
+        f"tryon: error: stopped after 1 of 4 photos: the others would fail to be written the same way; 0 written to "
+        f"{mount}",
+    ]
+    assert proc.stdout == ""  # `ls -A` of the output folder after the run
+
+
+def test_ctrl_c_in_a_folder_run_says_how_many_photos_were_done_and_exits_130(tmp_path, small_photo):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i in range(12):
+        shutil.copy(small_photo, src / f"{i:02}.jpg")
+    env = {k: v for k, v in os.environ.items() if k != "TRYON_DEBUG"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tryon", "apply", str(src), "-o", str(dst)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (dst / "00.jpg").exists():
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    written = sorted(dst.iterdir())
+    assert 0 < len(written) < 12
+    assert f"tryon: interrupted: {len(written)} of 12 photos done; {len(written)} written to {dst}" in err
+    assert "Traceback" not in err
+    for path in written:  # whole photos only, no temporary file
+        assert path.suffix == ".jpg" and read_image(path).shape == read_image(small_photo).shape
+
+
+# --- per-face looks, parsers, models, cameras -----------------------------------------------------------------------
+
+
+def test_a_relative_face_look_on_the_command_line_is_taken_from_the_current_folder(
+    capsys, tmp_path, monkeypatch, small_photo
+):
+    monkeypatch.chdir(tmp_path)
+    Path("mine.yaml").write_text(LIPSTICK_ONLY, encoding="utf-8")
+    code, out, err = run(capsys, "looks", "show", "natural", "--set", "faces.1=mine.yaml")
+    assert code == 0, err
+    assert yaml.safe_load(out)["faces"][1] == {"look": str(tmp_path / "mine.yaml")}
+    code, _, err = run(capsys, "apply", small_photo, "-o", "out.jpg", "--set", "faces.0=mine.yaml")
+    assert code == 0, err
+    assert read_image(tmp_path / "out.jpg").shape == read_image(small_photo).shape
+
+
+@pytest.mark.parametrize(
+    ("look", "override", "message"),
+    [
+        (
+            "natural",
+            "faces.1=bad.yaml",
+            "faces.1.look: {tmp}/bad.yaml: effects.lipstick.finish: 'glitter' is not allowed",
+        ),
+        ("natural", "faces.1.look=bad.yaml", "faces.1.look: {tmp}/bad.yaml: effects.lipstick.finish: 'glitter'"),
+        ("natural", "faces.2=nope.yaml", "faces.2.look: {tmp}/nope.yaml: no such look file"),
+        ("lips.yaml", "faces.1=bad.yaml", "faces.1.look: {tmp}/bad.yaml: effects.lipstick.finish: 'glitter'"),
+    ],
+)
+def test_an_error_in_a_face_look_names_the_override_the_field_and_the_file(
+    capsys, tmp_path, monkeypatch, small_photo, look, override, message
+):
+    monkeypatch.chdir(tmp_path)
+    Path("bad.yaml").write_text(BAD_LOOK, encoding="utf-8")
+    Path("lips.yaml").write_text(LIPSTICK_ONLY, encoding="utf-8")
+    code, _, err = run(capsys, "apply", small_photo, "-o", "out.jpg", "--look", look, "--set", override)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and f"(override {override!r}): {message.format(tmp=tmp_path)}" in lines[0], err
+    assert not Path("out.jpg").exists()
+
+
+BAD_CARD = "input: {size: 256}\n"  # no output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["apply", "{photo}", "-o", "{tmp}/out.jpg"],
+        ["apply", "{photo}", "-o", "{tmp}/out.jpg", "--parser", "{tmp}/missing.yaml"],
+        ["apply", "{tmp}/in", "-o", "{tmp}/out"],
+        ["parse", "{photo}", "-o", "{tmp}/labels.png"],
+        ["eval", "{data}/celebamask-hq-samples"],
+        ["cam", "--source", "{photo}"],
+        ["demo", "--source", "{photo}"],
+        ["bench", "--source", "{video}", "--frames", "3"],
+    ],
+    ids=["apply", "apply-missing-card", "apply-folder", "parse", "eval", "cam", "demo", "bench"],
+)
+def test_a_bad_parser_card_is_refused_before_anything_starts(tmp_path, shared_data, photo, video, args):
+    # Given a malformed card (or one that does not exist)
+    card = tmp_path / "card.yaml"
+    card.write_text(BAD_CARD, encoding="utf-8")
+    (tmp_path / "in").mkdir()
+    shutil.copy(photo, tmp_path / "in" / "a.jpg")
+    fields = {"photo": photo, "video": video, "tmp": tmp_path, "data": shared_data}
+    argv = [a.format(**fields) for a in args]
+    if "--parser" not in argv:
+        argv += ["--parser", str(card)]
+    env = {k: v for k, v in os.environ.items() if k not in ("TRYON_DEBUG", "DISPLAY")}
+    # When a command is given it
+    proc = subprocess.run([sys.executable, "-m", "tryon", *argv], capture_output=True, text=True, timeout=300, env=env)
+    # Then its error is the one line printed: no MediaPipe log line before it, no camera or window opened, no
+    # output folder made
+    assert proc.returncode == 2
+    expected = "no such model card" if "missing" in argv[-1] else "output: missing field"
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"tryon: error: {argv[-1]}: {expected}"), proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["card.yaml", "in"]
+
+
+def test_models_take_the_parser_names_too(capsys, shared_models, monkeypatch):
+    monkeypatch.setenv("TRYON_MODELS_DIR", str(shared_models))
+    code, by_model, err = run(capsys, "models", "path", "skin-clothes-hair-onnx")
+    assert code == 0, err
+    code, by_parser, err = run(capsys, "models", "path", "skin-clothes-hair")
+    assert code == 0 and by_parser == by_model, err
+    code, _, err = run(capsys, "models", "path", "skin-clothes-hair+mediapipe-hair")
+    assert code == 2 and "runs 2 models: skin-clothes-hair-onnx, mediapipe-hair; name one of them" in err
+    code, _, err = run(capsys, "models", "path", "bisenet")
+    assert code == 2 and "known models: " in err and "or a parser name: skin-clothes-hair, mediapipe-hair" in err
+
+
+@pytest.mark.parametrize("command", ["demo", "cam"])
+@pytest.mark.parametrize("source", ["-1", "-7"])
+def test_a_negative_camera_index_is_a_usage_error(capsys, command, source):
+    code, _, err = run(capsys, command, "--source", source)
+    assert code == 2 and f"argument --source: a camera index must be 0 or more, got {source}" in err
+    assert "usage: tryon" in err and "no such file" not in err and "Traceback" not in err

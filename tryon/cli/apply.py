@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from contextlib import closing, suppress
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
+
 from tryon.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_PARTIAL,
     StopOnInterrupt,
     add_look_options,
+    add_no_clobber_option,
     add_parser_option,
+    check_parser,
     error,
     exit_code,
     input_kind,
@@ -22,11 +28,12 @@ from tryon.cli.common import (
     pipeline_options,
     positive_int,
     progress,
+    refuse_existing,
     same_file,
     suffixes,
 )
 from tryon.errors import ImageWriteError, InputError, TryOnError
-from tryon.image import IMAGE_SUFFIXES, read_image, write_image
+from tryon.image import IMAGE_SUFFIXES, MAX_PIXELS, read_image, write_image
 from tryon.live import parse_ahead
 from tryon.looks import Look
 from tryon.pipeline import Pipeline
@@ -38,13 +45,22 @@ __all__ = ["register", "run"]
 log = logging.getLogger(__name__)
 
 HELP = "apply a look to a photo, a folder of photos or a video"
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Apply a look to INPUT and write the result to OUTPUT:
   a photo           -> OUTPUT is a photo path (.jpg, .png, ...)
   a folder          -> OUTPUT is a folder (created); each photo keeps its name
   a video           -> OUTPUT is an .mp4 (H.264, audio dropped); Ctrl+C keeps what was written
 
-Photos are written atomically (never half-written). A photo without a face is an error."""
+Photos are written atomically (never half-written). A photo without a face is an error, and so is one of more
+than {MAX_PIXELS / 1e6:.0f} megapixels. A folder run stops at the first write error that every photo would hit (a full
+disk, a read-only or forbidden OUTPUT folder); Ctrl+C stops it after the photo being made up. With -n, existing
+outputs are left untouched: a photo or video is an error, a folder's photo is skipped.
+
+exit codes: 0 ok; 1 some photos of a folder failed, or the video is damaged or truncated (the frames that decode
+are written, and a warning says where decoding stopped); 2 error; 130 interrupted"""
+
+#: Write errors that every photo of a folder run would hit too: the run stops at the first.
+_RECURRING_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -60,6 +76,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     add_look_options(parser)
     add_parser_option(parser)
     parser.add_argument("--max-frames", type=positive_int, metavar="N", help="video: stop after N frames")
+    add_no_clobber_option(parser, "a photo or video is an error, a folder's photo is skipped")
     parser.set_defaults(func=run)
 
 
@@ -71,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
         _check_output(args.output, IMAGE_SUFFIXES if kind == "photo" else frozenset(WRITE_SUFFIXES), kind)
         if same_file(args.output, args.input):
             raise InputError(f"{args.output}: OUTPUT must differ from INPUT (it would overwrite it)")
+        if args.no_clobber:
+            refuse_existing(args.output)
+    check_parser(args.parser)
     look = load_look(args)
     if kind == "photo":
         return _photo(args, look)
@@ -95,9 +115,10 @@ def _check_folder_output(input_dir: Path, output: Path) -> None:
         raise InputError(f"{output}: OUTPUT must be another folder than INPUT (photos keep their names)")
 
 
-def _one_photo(pipe: Pipeline, source: Path, target: Path) -> None:
-    """Reads, makes up and writes one photo; a photo without a face is an error and nothing is written."""
-    frame = read_image(source)
+def _one_photo(pipe: Pipeline, source: Path, target: Path, frame: np.ndarray | None = None) -> None:
+    """Reads (unless ``frame`` is given), makes up and writes one photo; no face is an error, and nothing is written."""
+    if frame is None:
+        frame = read_image(source)
     parse = pipe.parse(frame)
     if not parse.faces:
         raise InputError(f"{source}: no face found; nothing written")
@@ -106,8 +127,9 @@ def _one_photo(pipe: Pipeline, source: Path, target: Path) -> None:
 
 
 def _photo(args: argparse.Namespace, look: Look) -> int:
+    frame = read_image(args.input)  # a bad or too big photo is refused before the models load
     with Pipeline(look, options=pipeline_options(args, "image")) as pipe:
-        _one_photo(pipe, args.input, args.output)
+        _one_photo(pipe, args.input, args.output, frame)
     return EXIT_OK
 
 
@@ -115,26 +137,57 @@ def _folder(args: argparse.Namespace, look: Look) -> int:
     photos = sorted(p for p in args.input.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
         raise InputError(f"{args.input}: no photos in this folder ({suffixes(IMAGE_SUFFIXES)})")
+    options = pipeline_options(args, "image")
     created = not args.output.exists()
     args.output.mkdir(parents=True, exist_ok=True)
-    done = failed = 0
-    pipe = Pipeline(look, options=pipeline_options(args, "image"))
-    with pipe, progress(total=len(photos), unit="photo") as bar:
-        for photo in photos:
-            try:
-                _one_photo(pipe, photo, args.output / photo.name)
-                done += 1
-            except TryOnError as exc:
-                failed += 1
-                bar.clear()
-                error(exc)
-            bar.update()
-    if failed:
-        error(f"{failed} of {len(photos)} photos failed; {done} written to {args.output}")
+    done = failed = skipped = 0
+    stopped: ImageWriteError | None = None
+    interrupted = False
+    try:
+        with StopOnInterrupt() as stop, Pipeline(look, options=options) as pipe:
+            with progress(total=len(photos), unit="photo") as bar:
+                for photo in photos:
+                    if stop.requested:
+                        break
+                    target = args.output / photo.name
+                    if args.no_clobber and (target.exists() or target.is_symlink()):
+                        skipped += 1
+                    else:
+                        try:
+                            _one_photo(pipe, photo, target)
+                            done += 1
+                        except ImageWriteError as exc:
+                            failed += 1
+                            bar.clear()
+                            error(exc)
+                            if exc.errno in _RECURRING_WRITE_ERRORS:
+                                stopped = exc
+                                break
+                        except TryOnError as exc:
+                            failed += 1
+                            bar.clear()
+                            error(exc)
+                    bar.update()
+            interrupted = stop.requested
+    except KeyboardInterrupt:  # a second Ctrl+C, in the middle of a photo (which is not written)
+        interrupted = True
+    finished = done + failed + skipped
+    written = f"{done} written to {args.output}" + (f", {skipped} skipped (already there)" if skipped else "")
+    if interrupted:
+        print(f"tryon: interrupted: {finished} of {len(photos)} photos done; {written}", file=sys.stderr)
+    elif stopped is not None:
+        error(
+            f"stopped after {finished} of {len(photos)} photos: the others would fail to be written the same way; "
+            f"{written}"
+        )
+    elif failed:
+        error(f"{failed} of {len(photos)} photos failed; {written}")
+    elif skipped:
+        print(f"tryon: {written}", file=sys.stderr)
     if not done and created:
         with suppress(OSError):  # leave no empty folder of ours behind
             args.output.rmdir()
-    return exit_code(done, failed)
+    return EXIT_INTERRUPTED if interrupted else exit_code(done, failed)
 
 
 def _video(args: argparse.Namespace, look: Look) -> int:
@@ -159,6 +212,17 @@ def _video(args: argparse.Namespace, look: Look) -> int:
     if interrupted:
         print(f"tryon: interrupted: wrote {writer.frames} frames to {args.output}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if reader.ended_early:
+        log.warning(
+            "%s: decoding stopped at frame %d of the %d frames its header announces (a damaged or truncated "
+            "file); the %d frames before it were written to %s",
+            args.input,
+            reader.frames_read + 1,
+            reader.frame_count,
+            writer.frames,
+            args.output,
+        )
+        return EXIT_PARTIAL
     log.info("%s -> %s (%d frames)", args.input, args.output, writer.frames)
     return EXIT_OK
 

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tryon.bench import bench_frame, effects_cost, run_bench, stability
-from tryon.cli.common import EXIT_OK, add_parser_option, positive_int, progress, table
+from tryon.cli.common import EXIT_OK, add_parser_option, check_parser, positive_int, progress, table
 from tryon.errors import InputError
-from tryon.parsing.registry import resolve_name
 
 __all__ = ["register", "run", "parse_size"]
 
@@ -66,7 +65,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
 
 
 def run(args: argparse.Namespace) -> int:
-    resolve_name(args.parser)
+    check_parser(args.parser)
     for path in args.source:
         if not path.is_file():
             raise InputError(f"{path}: no such file")

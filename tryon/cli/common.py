@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
-from tryon.errors import ImageReadError, InputError
+from tryon.errors import ImageReadError, ImageWriteError, InputError
 from tryon.image import IMAGE_SUFFIXES
 from tryon.looks import Look
 from tryon.pipeline import PipelineOptions
@@ -28,7 +28,10 @@ __all__ = [
     "EXIT_PARTIAL",
     "StopOnInterrupt",
     "add_look_options",
+    "add_no_clobber_option",
+    "check_parser",
     "error",
+    "refuse_existing",
     "exit_code",
     "input_kind",
     "load_look",
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 EXIT_OK = 0
-EXIT_PARTIAL = 1  # some items of a batch failed
+EXIT_PARTIAL = 1  # some items of a batch failed, or a damaged video was made up only as far as it decodes
 EXIT_ERROR = 2  # a user error: bad input, bad look, bad arguments
 EXIT_INTERRUPTED = 130  # Ctrl+C, after finishing what was written
 
@@ -120,6 +123,22 @@ def add_max_faces_option(parser: argparse.ArgumentParser, default: int | None = 
     )
 
 
+def add_no_clobber_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """Adds ``-n/--no-clobber``: leave existing outputs untouched."""
+    parser.add_argument("-n", "--no-clobber", action="store_true", help=f"never overwrite an existing file: {what}")
+
+
+def refuse_existing(*targets: Path | None) -> None:
+    """For ``--no-clobber``: an error naming the first output that already exists (None is no output).
+
+    Raises:
+        ImageWriteError: when one exists.
+    """
+    for target in targets:
+        if target is not None and (target.exists() or target.is_symlink()):
+            raise ImageWriteError(f"{target}: already exists; not overwritten (--no-clobber)")
+
+
 def add_parser_option(parser: argparse.ArgumentParser) -> None:
     """Adds ``--parser NAME|CARD`` (the parsing backend)."""
     parser.add_argument(
@@ -131,15 +150,31 @@ def add_parser_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_parser(name: str) -> None:
+    """Refuses a ``--parser`` that cannot run: an unknown name, a missing or malformed card, a model not installed.
+
+    Commands call it first, before MediaPipe starts (its native log lines would come before the error) and before
+    a source, a camera, a window or an output is opened.
+
+    Raises:
+        InputError: for an unknown name (listing the valid ones).
+        ModelError: for a bad card or a model that is not installed (saying ``tryon models pull NAME``).
+    """
+    from tryon.parsing.backends.resolve import resolve_model
+    from tryon.parsing.registry import resolve_name
+
+    for model in resolve_name(name):
+        resolve_model(model)
+
+
 def pipeline_options(args: argparse.Namespace, mode: str, **more: Any) -> PipelineOptions:
     """Pipeline options from ``--parser``, ``--max-faces`` and ``more`` fields.
 
-    An unknown parser, or one whose model is not installed, is refused before any work.
+    An unknown parser, a bad card, or a model that is not installed is refused before any work (see
+    :func:`check_parser`, which a command calls before it opens anything).
     """
-    from tryon.parsing.registry import resolve_name
-
     parsing = getattr(args, "parser", "landmarks")
-    resolve_name(parsing)
+    check_parser(parsing)
     return PipelineOptions(mode=mode, max_faces=args.max_faces, parsing=parsing, **more)  # type: ignore[arg-type]
 
 
@@ -169,6 +204,19 @@ def face_count(text: str) -> int:
     if value > MAX_FACES:
         raise argparse.ArgumentTypeError(f"must be 1 to {MAX_FACES}, got {value}")
     return value
+
+
+def camera_or_path(text: str) -> str:
+    """An argparse type for ``--source``: a camera index (0 or more), a device or a file; a negative index fails."""
+    try:
+        index = int(text)
+    except ValueError:
+        return text
+    if Path(text).exists():  # a file that happens to be named like a number
+        return text
+    if index < 0:
+        raise argparse.ArgumentTypeError(f"a camera index must be 0 or more, got {text}")
+    return str(index)
 
 
 def frame_rate(text: str) -> float:

@@ -10,6 +10,7 @@ from tryon.cli.common import (
     EXIT_OK,
     add_max_faces_option,
     add_parser_option,
+    check_parser,
     pipeline_options,
     progress,
     table,
@@ -46,6 +47,7 @@ def format_table(reports: list[EvalReport]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_parser(args.parser)
     for root in args.datasets:
         Dataset.load(root)  # refuse a bad folder before loading the models
     reports = []

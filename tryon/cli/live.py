@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tryon.cli.bench import parse_size
-from tryon.cli.common import EXIT_OK, add_max_faces_option, add_parser_option, frame_rate, pipeline_options
+from tryon.cli.common import (
+    EXIT_OK,
+    add_max_faces_option,
+    add_parser_option,
+    camera_or_path,
+    check_parser,
+    frame_rate,
+    pipeline_options,
+)
 from tryon.looks import Catalog, builtin_looks
 from tryon.pipeline import Pipeline
 from tryon.sources import open_source, source_kind
@@ -28,6 +36,7 @@ log = logging.getLogger(__name__)
 def _source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
+        type=camera_or_path,
         default="0",
         metavar="0|DEVICE|FILE",
         help="camera index or device path, a video file (looped), a photo or a folder (default: 0)",
@@ -82,6 +91,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
 
 
 def _open(args: argparse.Namespace) -> Source:
+    """Opens ``--source``, once ``--parser`` is known to be able to run (a camera is not opened for nothing)."""
+    check_parser(args.parser)
     kind = source_kind(args.source)
     if kind == "webcam":
         return open_source(args.source, size=args.size)

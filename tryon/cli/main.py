@@ -2,9 +2,9 @@
 
 Commands: ``demo``, ``cam``, ``apply``, ``parse``, ``eval``, ``looks``, ``catalog``, ``models``, ``bench``.
 
-Exit codes: 0 done; 1 some items of a batch failed; 2 a user error (bad input, look or arguments), reported as one
-``tryon: error: ...`` line; 3 an internal error; 130 interrupted by Ctrl+C (after finishing what was written);
-141 stdout was closed early (as by ``| head``).
+Exit codes: 0 done; 1 some items of a batch failed, or a damaged video was made up as far as it decodes; 2 a user
+error (bad input, look or arguments), reported as one ``tryon: error: ...`` line; 3 an internal error; 130
+interrupted by Ctrl+C (after finishing what was written); 141 stdout was closed early (as by ``| head``).
 ``--debug`` (or ``TRYON_DEBUG=1``) shows tracebacks; ``-v`` shows progress messages.
 """
 
@@ -39,7 +39,7 @@ examples:
   tryon looks show natural
   tryon models pull mediapipe-hair               # the only command that downloads
 
-exit codes: 0 ok, 1 some items failed, 2 error, 3 internal error, 130 interrupted"""
+exit codes: 0 ok, 1 some items failed (or a damaged video), 2 error, 3 internal error, 130 interrupted"""
 
 
 def _flags(parser: argparse.ArgumentParser, default: object) -> None:

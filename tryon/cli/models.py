@@ -19,7 +19,8 @@ __all__ = ["register", "run"]
 DESCRIPTION = """\
 Models live in TRYON_MODELS_DIR, else in the user cache folder (~/.cache/tryon/models on Linux).
 Nothing is downloaded unless you ask: 'tryon models pull NAME'. Offline, fetch the file elsewhere (the URL is in
-'tryon models list --long') and import it with 'tryon models add FILE'; it is recognised by its checksum."""
+'tryon models list --long') and import it with 'tryon models add FILE'; it is recognised by its checksum.
+NAME is a model as 'tryon models list' shows it, or a --parser name (skin-clothes-hair: its model)."""
 
 _SHOWN = {ModelStatus.OK: "installed", ModelStatus.MISSING: "missing", ModelStatus.CORRUPT: "corrupt"}
 
@@ -52,17 +53,47 @@ def run(args: argparse.Namespace) -> int:
     manager = ModelManager()
     action = getattr(args, "action", None)
     if action == "pull":
-        return _pull(manager, args.names, every=args.all, force=args.force)
+        names = [model for name in args.names for model in _models_of(manager, name)]
+        return _pull(manager, names, every=args.all, force=args.force)
     if action == "add":
-        state = manager.add(args.path, args.name)
+        state = manager.add(args.path, None if args.name is None else _one_model(manager, args.name))
         print(f"{state.name}: added as {state.path}")
         return EXIT_OK
     if action == "verify":
         return _verify(manager)
     if action == "path":
-        print(manager.path(args.name))
+        print(manager.path(_one_model(manager, args.name)))
         return EXIT_OK
     return _list(manager, long=bool(getattr(args, "long", False)))
+
+
+def _models_of(manager: ModelManager, name: str) -> tuple[str, ...]:
+    """The manifest models that ``name`` stands for: the model of that name, or those a ``--parser`` name runs.
+
+    Raises:
+        ModelError: for a name that is neither (listing both kinds), or a parser that runs no model.
+    """
+    from tryon.parsing.registry import PARSERS
+
+    if name in manager.manifest:
+        return (name,)
+    parser = PARSERS.get(name)
+    if parser is not None and parser.models:
+        return parser.models
+    if parser is not None:
+        raise ModelError(f"parser {name!r} runs no model; nothing to fetch or find")
+    aliases = ", ".join(n for n, p in PARSERS.items() if p.models)
+    raise ModelError(
+        f"unknown model {name!r}; known models: {', '.join(manager.manifest.names)}; or a parser name: {aliases}"
+    )
+
+
+def _one_model(manager: ModelManager, name: str) -> str:
+    """The one manifest model that ``name`` stands for (see :func:`_models_of`)."""
+    models = _models_of(manager, name)
+    if len(models) > 1:
+        raise ModelError(f"parser {name!r} runs {len(models)} models: {', '.join(models)}; name one of them")
+    return models[0]
 
 
 def _size(n: int) -> str:

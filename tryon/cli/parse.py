@@ -12,9 +12,12 @@ import numpy as np
 from tryon.cli.common import (
     EXIT_OK,
     add_max_faces_option,
+    add_no_clobber_option,
     add_parser_option,
+    check_parser,
     input_kind,
     pipeline_options,
+    refuse_existing,
     same_file,
     suffixes,
 )
@@ -63,6 +66,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser.add_argument("--legend", action="store_true", help="print the index -> class name map as JSON and exit")
     add_max_faces_option(parser)
     add_parser_option(parser)
+    add_no_clobber_option(parser, "an existing labels file or overlay is an error")
     parser.set_defaults(func=run)
 
 
@@ -94,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{target}: must differ from INPUT (it would overwrite the photo)")
     if args.overlay is not None and same_file(args.overlay, args.output):
         raise InputError(f"{args.overlay}: the overlay must differ from the labels file")
+    if args.no_clobber:
+        refuse_existing(args.output, args.overlay)
+    check_parser(args.parser)
     frame = read_image(args.input)
     with Pipeline(None, options=pipeline_options(args, "image")) as pipe:
         parse = pipe.parse(frame)

@@ -11,7 +11,7 @@ import yaml
 from tryon.assets import assets_dir
 from tryon.errors import LookError
 
-__all__ = ["LOOK_SUFFIXES", "builtin_looks", "read_look_file", "resolve_look"]
+__all__ = ["LOOK_SUFFIXES", "builtin_looks", "is_look_file", "read_look_file", "resolve_look"]
 
 LOOK_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -39,6 +39,12 @@ def builtin_looks() -> dict[str, Path]:
     return {p.stem: p for p in sorted(assets_dir("looks").glob("*.yaml"))}
 
 
+def is_look_file(ref: str | Path) -> bool:
+    """Whether a look reference is a file path (it has a suffix or a folder part) rather than a built-in name."""
+    text = str(ref)
+    return isinstance(ref, Path) or Path(text).suffix != "" or "/" in text or "\\" in text
+
+
 def resolve_look(ref: str | Path, base_dir: Path | None = None) -> Path:
     """The file of a look reference: a built-in name (``"evening"``) or a look file path.
 
@@ -48,8 +54,7 @@ def resolve_look(ref: str | Path, base_dir: Path | None = None) -> Path:
         LookError: for an unknown built-in name (listing them) or a file type that is not a look.
     """
     text = str(ref)
-    is_path = isinstance(ref, Path) or Path(text).suffix != "" or "/" in text or "\\" in text
-    if not is_path:
+    if not is_look_file(ref):
         looks = builtin_looks()
         if text not in looks:
             raise LookError(

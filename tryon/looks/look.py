@@ -172,13 +172,14 @@ def _face_look(
     if "look" in entry:
         try:
             path = resolve_look(entry["look"], base_dir)
+            base = normalize_look(read_look_file(path), str(path), path.stem)
+            if not base["faces"]:
+                Look._build(base, str(path), str(path))  # its own errors name its own file, after the field
         except LookError as exc:
             raise LookError(f"{where}.look: {exc}") from None
-        base = normalize_look(read_look_file(path), str(path), path.stem)
         if base["faces"]:  # checked before building it, so a look naming itself cannot recurse
             raise LookError(f"{where}.look: {path} has per-face looks of its own; a face's look cannot")
         source = str(path)
-        Look._build(base, source, source)  # its own errors name its own file
         effects, name = base["effects"], base["name"]
     for effect, options in entry.get("effects", {}).items():
         if options is False:

@@ -8,6 +8,7 @@ Forms:
 - ``faces.1.lipstick.color=#9E1B32``, ``faces.1.lipstick=off``: the same for face 1's own look (a face without one
   starts from the main look's effects);
 - ``faces.1=natural`` (a look name or file) and ``faces.1=off`` (no makeup on face 1); ``faces.1.look=natural``.
+  A relative look file is taken from the current folder, as any path given on a command line.
 
 The value ``none`` sets an option to nothing (for optional options such as ``lipstick.color2``).
 """
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from tryon.effects.base import EFFECTS
 from tryon.errors import LookError
+from tryon.looks.loader import is_look_file
 from tryon.looks.spec import merge_options, parse_face_id, switch
 
 __all__ = ["OVERRIDE_FORMS", "apply_override"]
@@ -98,11 +101,17 @@ def _face(spec: dict[str, Any], parts: list[str], value: str, text: str, fail: F
         state = switch(value)
         if state is True:
             fail(f"faces.{face_id}= takes a look name or file, or off")
-        entry: dict[str, Any] = {"effects": {}} if state is False else {"look": value}
+        entry: dict[str, Any] = {"effects": {}} if state is False else {"look": _look_ref(value)}
         faces[face_id] = entry
         return
     if rest == ["look"]:  # the face's base look, keeping its own effect options
-        faces[face_id] = {**faces.get(face_id, {}), "look": value}
+        faces[face_id] = {**faces.get(face_id, {}), "look": _look_ref(value)}
         return
     entry = faces.setdefault(face_id, {"effects": copy.deepcopy(spec["effects"])})
     _effect(entry.setdefault("effects", {}), rest, value, text, fail, keep_off=True)
+
+
+def _look_ref(value: str) -> str:
+    """A face's look from an override, a relative file made absolute from the current folder (not the look's)."""
+    path = Path(value).expanduser()
+    return str(Path.cwd() / path) if is_look_file(value) and not path.is_absolute() else value
