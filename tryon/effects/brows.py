@@ -12,13 +12,12 @@ from tryon.effects._eyes import face_width, layer_over, smoothstep
 from tryon.effects.base import Effect, Patch, lab_shift, lab_to_bgr255, mix, unit, weighted_mean
 from tryon.options import option_range
 from tryon.parsing.frame_parse import Face, FrameParse
-from tryon.parsing.landmarks import brow_hairs
+from tryon.parsing.landmarks import BROW_SKIN_RING, brow_hairs
 
 __all__ = ["Brows", "BrowsOptions"]
 
 _TAUPE = Color.from_hex("#5A4334")  # a soft medium brown
 
-_SKIN_PAD = 0.02  # face widths of skin around the brows, to measure the skin's colour
 _FILL_BLUR = 0.012  # face widths: how far the fill smooths the brow's shape
 
 
@@ -56,7 +55,7 @@ class Brows(Effect):
     def apply_face(self, frame: np.ndarray, face: Face, parse: FrameParse) -> None:
         o = self.options
         fw = face_width(face)
-        patch = Patch.of(frame, face.mask("brows"), pad=max(2, round(_SKIN_PAD * fw)))
+        patch = Patch.of(frame, face.mask("brows"), pad=max(2, round(BROW_SKIN_RING * fw)))
         if patch is None:
             return
         alpha = patch.alpha

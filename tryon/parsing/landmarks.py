@@ -37,7 +37,16 @@ from tryon.parsing._features import (
 )
 from tryon.perception import topology as tp
 
-__all__ = ["LandmarkParser", "LandmarkParserOptions", "FaceMemory", "Canvas", "Window", "Prob"]
+__all__ = [
+    "BROW_SKIN_RING",
+    "LandmarkParser",
+    "LandmarkParserOptions",
+    "FaceMemory",
+    "Canvas",
+    "Window",
+    "Prob",
+    "brow_hairs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +71,8 @@ _EYE_TAIL_INNER, _EYE_TAIL_OUTER = 0.2, 0.15
 _BROW = Edge(reach=0.05, mid=0.5, pull=0.3, inward=0.02, outward=0.05)
 _BROW_TAIL = 0.01  # at the outer end, hair around the temples would lead the brow astray
 _BROW_GROW = 0.005  # brows are drawn around the hair, sparse hair included
-_BROW_SKIN_RING = 0.02  # face widths of skin around a brow that set the skin's level against its hairs
+#: Face widths of skin around a brow that set the skin's level against its hairs (parser and brows effect).
+BROW_SKIN_RING = 0.02
 # Skin: how far the colour model may take the skin beyond the face oval (up to the hairline, out to the ears),
 # how far inside the oval the colour is checked (for hair over the forehead and temples), and the band beyond the
 # reach that samples the surroundings (hair, background).
@@ -590,7 +600,7 @@ class LandmarkParser:
         if self.options.regions:
             # The brow class is drawn around sparse hair, so it holds skin too: a foundation or an eyeshadow stopping
             # at its edge would leave a bare box around the brow. Effect regions are cut by the brows' hair alone.
-            pad = max(2, round(_BROW_SKIN_RING * tp.face_width(landmarks)))
+            pad = max(2, round(BROW_SKIN_RING * tp.face_width(landmarks)))
             cutters = {**out, **{n: _brow_hair_mask(frame, out[n], pad) for n in ("left_brow", "right_brow")}}
             for name, p in region_builder.build(canvas, probs).items():
                 out[name] = _cut(canvas.to_roi(p), *(cutters[c] for c in region_builder.CUT_BY.get(name, ())))
