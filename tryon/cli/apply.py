@@ -156,17 +156,13 @@ def _folder(args: argparse.Namespace, look: Look) -> int:
                         try:
                             _one_photo(pipe, photo, target)
                             done += 1
-                        except ImageWriteError as exc:
-                            failed += 1
-                            bar.clear()
-                            error(exc)
-                            if exc.errno in _RECURRING_WRITE_ERRORS:
-                                stopped = exc
-                                break
                         except TryOnError as exc:
                             failed += 1
                             bar.clear()
                             error(exc)
+                            if isinstance(exc, ImageWriteError) and exc.errno in _RECURRING_WRITE_ERRORS:
+                                stopped = exc
+                                break
                     bar.update()
             interrupted = stop.requested
     except KeyboardInterrupt:  # a second Ctrl+C, in the middle of a photo (which is not written)

@@ -170,11 +170,9 @@ def check_parser(name: str) -> None:
 def pipeline_options(args: argparse.Namespace, mode: str, **more: Any) -> PipelineOptions:
     """Pipeline options from ``--parser``, ``--max-faces`` and ``more`` fields.
 
-    An unknown parser, a bad card, or a model that is not installed is refused before any work (see
-    :func:`check_parser`, which a command calls before it opens anything).
+    The parser is checked by the command first, with :func:`check_parser`, before it opens anything.
     """
     parsing = getattr(args, "parser", "landmarks")
-    check_parser(parsing)
     return PipelineOptions(mode=mode, max_faces=args.max_faces, parsing=parsing, **more)  # type: ignore[arg-type]
 
 
