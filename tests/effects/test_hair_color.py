@@ -331,3 +331,53 @@ def test_wider_highlights_make_wider_streaks():
         return float((lifted[:, 1:] == lifted[:, :-1]).mean())  # wide streaks: neighbours across agree more
 
     assert agreement_across(0.1) > agreement_across(0.01) + 0.08
+
+
+def _strands_and_wall(wall_texture: float, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """A frame of dark hair strands (left) beside a wall of the same mean colour (right), and a coarse mask.
+
+    The mask holds the hair (1) and reaches 12 pixels onto the wall at 0.5, as a mask made on a coarse grid does; the
+    rest of the wall is 0. ``wall_texture`` is the wall's fine contrast as a share of the strands'.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = 120, 160
+    strands = np.repeat(rng.normal(0.0, 14.0, (1, w)), h, axis=0) + rng.normal(0.0, 4.0, (h, w))
+    grey = 60.0 + strands * np.where(np.arange(w) < 80, 1.0, wall_texture)[None, :]
+    frame = np.clip(np.dstack([grey * 0.9, grey, grey * 1.1]), 0, 255).astype(np.uint8)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[:, :80] = 1.0
+    alpha[:, 80:92] = 0.5
+    return frame, alpha
+
+
+@pytest.mark.parametrize("wall_texture", [0.05, 1.0])
+def test_a_coarse_mask_fades_on_a_smooth_wall_of_the_hairs_colour_and_keeps_its_weight_where_nothing_tells(
+    wall_texture,
+):
+    from tryon.effects._body import weigh_against_surroundings
+    from tryon.effects.base import Patch
+
+    frame, alpha = _strands_and_wall(wall_texture)
+    patch = Patch(Box(0, 0, frame.shape[1], frame.shape[0]), frame, alpha.copy())
+    assert weigh_against_surroundings(patch)
+    out = patch.alpha
+    assert np.all(out <= alpha + 1e-6)  # only fades
+    assert np.all(out[alpha == 0] == 0)  # nothing outside the mask is added
+    assert np.all(out[:, :80] == 1.0)  # the core keeps its weight
+    band = out[:, 80:92]
+    if wall_texture < 0.5:  # a smooth wall: the strands' texture tells it from the hair, whatever its colour
+        # (texture is measured over a few pixels: the first 6 pixels of the wall still see the strands beside them)
+        assert float(band[:, 6:].mean()) < 0.12
+        assert float(band.mean()) < 0.35
+    else:  # a wall just like the hair: no evidence either way, the mask's own weight stays
+        assert float(band.mean()) > 0.45
+
+
+def test_a_wall_caught_by_the_hair_mask_does_not_glow_when_black_hair_goes_platinum():
+    frame, alpha = _strands_and_wall(0.05)
+    mask = RoiMask(Box(0, 0, frame.shape[1], frame.shape[0]), np.round(alpha * 255).astype(np.uint8))
+    parse = FrameParse(frame.shape[:2], (), {"hair": mask})
+    out = create_effect("hair_color", {"color": "#E6DCC3"}).apply(frame.copy(), parse)
+    lift = bgr_to_lab(out).astype(np.float32)[..., 0] - bgr_to_lab(frame).astype(np.float32)[..., 0]
+    assert float(lift[:, 10:70].mean()) > 25.0  # the hair is lifted
+    assert float(lift[:, 86:92].mean()) < 5.0  # the wall beside it barely

@@ -32,6 +32,7 @@ __all__ = [
     "refine_alpha",
     "spare_beards",
     "spare_faces",
+    "weigh_against_surroundings",
     "weigh_by_likeness",
     "lightness_gain",
     "outlier_weight",
@@ -197,6 +198,102 @@ def weigh_by_likeness(patch: Patch, lab: np.ndarray, core_chroma: bool = False) 
     cv2.min(d2, 40.0, dst=d2)
     cv2.exp(np.negative(d2, out=d2), dst=d2)
     patch.alpha = cv2.multiply(patch.alpha.astype(np.float32, copy=False), d2)
+
+
+# weigh_against_surroundings: the bins of its Lab histograms (per 8-bit channel, powers of 2), the bins of its
+# texture histogram and the texture's range (grey levels, log-spaced), the share of a uniform density mixed into
+# each histogram (a feature never sampled keeps some likelihood), and the alphas of the mask's sure core and of
+# what the mask leaves out.
+_SURROUND_BINS = (16, 32, 32)
+_TEXTURE_BINS, _TEXTURE_MIN, _TEXTURE_MAX = 16, 0.25, 64.0
+_SURROUND_FLOOR = 0.02
+_SURROUND_CORE, _SURROUND_OUTSIDE = 0.8, 0.02
+_SURROUND_SMOOTH, _SURROUND_TEMPER = 1.0, 0.5
+
+
+def _density(hist: np.ndarray) -> np.ndarray:
+    """A histogram (any number of axes) smoothed over neighbouring bins and scaled to a mean density of 1."""
+    hist = hist.astype(np.float32)
+    for axis in range(hist.ndim):  # taps 1/4, 1/2, 1/4: a value between two samples' bins stays likely
+        padded = np.pad(hist, [(1, 1) if a == axis else (0, 0) for a in range(hist.ndim)])
+        n = hist.shape[axis]
+        hist = hist * np.float32(0.5) + (padded.take(range(n), axis) + padded.take(range(2, n + 2), axis)) * 0.25
+    scale = (1.0 - _SURROUND_FLOOR) * hist.size / max(float(hist.sum()), 1e-6)
+    return hist * np.float32(scale) + np.float32(_SURROUND_FLOOR)
+
+
+def _texture_bins(grey: np.ndarray) -> np.ndarray:
+    """Each pixel's texture bin (int32): its local contrast at the scale of a strand, log-spaced.
+
+    Hair is strands, so its fine-scale contrast is high; a wall, a backdrop or skin is smooth at that scale (and
+    an out-of-focus background smoother still), whatever their colours.
+    """
+    g = grey.astype(np.float32)
+    fine = cv2.subtract(g, cv2.GaussianBlur(g, (0, 0), 1.0))
+    energy = cv2.GaussianBlur(cv2.multiply(fine, fine), (0, 0), 1.0)
+    contrast = cv2.sqrt(cv2.max(energy, _TEXTURE_MIN * _TEXTURE_MIN))
+    step = _TEXTURE_BINS / np.log(_TEXTURE_MAX / _TEXTURE_MIN)
+    index = cv2.log(contrast * np.float32(1.0 / _TEXTURE_MIN)) * np.float32(step)
+    return np.clip(index, 0, _TEXTURE_BINS - 1).astype(np.int32)
+
+
+def weigh_against_surroundings(patch: Patch) -> bool:
+    """Fades a mask's unsure pixels, in place, where they look more like what surrounds the mask than its core.
+
+    A body mask made on a coarse grid reaches a few pixels past the real edge: onto the wall behind a short-haired
+    head, an ear, a collar. Likeness to the core alone lets a dark wall behind dark hair through, and lifted to
+    platinum it glows. Here the mask is the prior and each pixel's colour and texture the evidence: its weight
+    becomes the posterior ``a * r / (a * r + 1 - a)``, at most ``a``, with ``r`` the ratio of the feature's density
+    in the mask's sure core (alpha > 0.8) to its density in what the mask leaves out of its box (alpha < 0.02),
+    colour (Lab) and texture (fine-scale contrast) taken as independent. Where the two differ
+    the edge moves to where the picture changes; where they do not, the mask keeps its weight. The core keeps
+    its weight and nothing outside the mask is added.
+
+    Args:
+        patch: the patch; its ``alpha`` is replaced.
+
+    Returns:
+        False when the core or the surroundings are too small to learn from (the mask is then left as it was).
+    """
+    alpha = patch.alpha
+    core = cv2.compare(alpha, _SURROUND_CORE, cv2.CMP_GT)
+    around = cv2.compare(alpha, _SURROUND_OUTSIDE, cv2.CMP_LT)
+    if cv2.countNonZero(core) < 64 or cv2.countNonZero(around) < 64:
+        return False
+    # The evidence on a half-size copy (a quarter of the pixels): the ratio is smoothed over pixels anyway.
+    view, small_core, small_around = patch.view, core, around
+    h, w = alpha.shape
+    half = min(h, w) >= 64
+    if half:
+        size = (w // 2, h // 2)
+        view = cv2.resize(view[: 2 * size[1], : 2 * size[0]], size, interpolation=cv2.INTER_AREA)
+        small_core = cv2.resize(core[: 2 * size[1], : 2 * size[0]], size, interpolation=cv2.INTER_NEAREST)
+        small_around = cv2.resize(around[: 2 * size[1], : 2 * size[0]], size, interpolation=cv2.INTER_NEAREST)
+    lab8 = cv2.cvtColor(view, cv2.COLOR_BGR2Lab)
+    shifts = [8 - int(np.log2(n)) for n in _SURROUND_BINS]
+    colour = (lab8[..., 0] >> shifts[0]).astype(np.int32) * (_SURROUND_BINS[1] * _SURROUND_BINS[2])
+    colour += (lab8[..., 1] >> shifts[1]).astype(np.int32) * _SURROUND_BINS[2]
+    colour += lab8[..., 2] >> shifts[2]
+    texture = _texture_bins(cv2.cvtColor(view, cv2.COLOR_BGR2GRAY))
+    core_px, around_px = small_core.view(bool), small_around.view(bool)
+    log_ratio = np.zeros(colour.shape, np.float32)
+    for index, shape in ((colour, _SURROUND_BINS), (texture, (_TEXTURE_BINS,))):
+        n = int(np.prod(shape))
+        inside = _density(np.bincount(index[core_px], minlength=n).reshape(shape))
+        outside = _density(np.bincount(index[around_px], minlength=n).reshape(shape))
+        log_ratio += np.log(inside / outside).reshape(-1)[index]
+    # Neighbours share their evidence (a pixel's own colour and texture are noisy), and the two features, taken as
+    # independent, are not quite: the log ratio is smoothed and tempered.
+    log_ratio = cv2.GaussianBlur(log_ratio, (0, 0), _SURROUND_SMOOTH / (2.0 if half else 1.0))
+    ratio = cv2.exp(log_ratio * np.float32(_SURROUND_TEMPER))
+    if half:
+        ratio = cv2.copyMakeBorder(ratio, 0, 1, 0, 1, cv2.BORDER_REPLICATE)  # odd sides: the last row and column
+        ratio = cv2.resize(ratio, (2 * (w // 2) + 2, 2 * (h // 2) + 2), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    num = cv2.multiply(alpha, ratio)
+    post = cv2.divide(num, cv2.max(cv2.add(num, cv2.subtract(1.0, alpha)), 1e-6))
+    # The sure core stays whole: its odd pixels (glints, a strand's shadow) are the hair's own.
+    patch.alpha = cv2.max(cv2.min(post, alpha), cv2.threshold(alpha, _SURROUND_CORE, 0.0, cv2.THRESH_TOZERO)[1])
+    return True
 
 
 #: Face classes no body effect may touch, fringe or not.

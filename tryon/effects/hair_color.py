@@ -21,6 +21,7 @@ from tryon.effects._body import (
     smooth,
     spare_beards,
     spare_faces,
+    weigh_against_surroundings,
     weigh_by_likeness,
 )
 from tryon.effects.base import Patch, lab_to_bgr255, lerp, weighted_mean
@@ -148,9 +149,10 @@ class HairColor(BodyEffect):
     is kept under white. a*b* take the shade's, with a fraction of the hair's own variation, scaled with each
     strand's shading.
 
-    The mask is trusted, with three guards: its edge is refined against the frame with a guided filter (strands at
-    the edge coloured, the wall between them not), pixels unlike the hair's core colour are faded (skin or wall
-    caught by a coarse mask would glow), and the faces' skin below the brows is never dyed.
+    The mask is trusted, with four guards: its edge is refined against the frame with a guided filter (strands at
+    the edge coloured, the wall between them not); its unsure pixels are faded where their colour and texture are
+    likelier around the mask than in its core (a wall behind a short-haired head, an ear, caught by a coarse mask
+    would glow); pixels unlike the hair's core colour are faded; and the faces' skin below the brows is never dyed.
 
     Example:
         >>> effect = HairColor(HairColorOptions(color=Color.from_hex("#B5651D"), mode=HairMode.OMBRE))
@@ -269,6 +271,7 @@ def _split(patch: Patch, parse: FrameParse, anchor: Anchor) -> _Hair | None:
     refine_alpha(patch, max(2, round(_REFINE * anchor.unit)))
     spare_faces(patch, parse, fringe=True)
     spare_beards(patch, parse)
+    weigh_against_surroundings(patch)
     weight_sum = float(cv2.sumElems(patch.alpha)[0])
     if weight_sum < 16.0:
         return None
