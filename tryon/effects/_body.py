@@ -21,6 +21,7 @@ from tryon.effects.base import Effect, Patch, unit
 from tryon.errors import ImageReadError, LookError, TryOnError
 from tryon.geometry import Box
 from tryon.image import IMAGE_SUFFIXES, read_image
+from tryon.parsing._features import ColourHistogram, colour_bins
 from tryon.parsing.frame_parse import Face, FrameParse
 from tryon.perception import topology as tp
 
@@ -200,30 +201,26 @@ def weigh_by_likeness(patch: Patch, lab: np.ndarray, core_chroma: bool = False) 
     patch.alpha = cv2.multiply(patch.alpha.astype(np.float32, copy=False), d2)
 
 
-# weigh_against_surroundings: the bins of its Lab histograms (per 8-bit channel, powers of 2), the bins of its
-# texture histogram and the texture's range (grey levels, log-spaced), the share of a uniform density mixed into
-# each histogram (a feature never sampled keeps some likelihood), and the alphas of the mask's sure core and of
-# what the mask leaves out.
-_SURROUND_BINS = (16, 32, 32)
+# weigh_against_surroundings: the bins of its texture histogram and the texture's range (8-bit L, log-spaced),
+# the share of a uniform density mixed into that histogram (a texture never sampled keeps some likelihood), the
+# alphas of the mask's sure core and of what the mask leaves out, and the smoothing (pixels) and tempering of the
+# evidence.
 _TEXTURE_BINS, _TEXTURE_MIN, _TEXTURE_MAX = 16, 0.25, 64.0
-_SURROUND_FLOOR = 0.02
+_TEXTURE_FLOOR = 0.02
 _SURROUND_CORE, _SURROUND_OUTSIDE = 0.8, 0.02
 _SURROUND_SMOOTH, _SURROUND_TEMPER = 1.0, 0.5
 
 
-def _density(hist: np.ndarray) -> np.ndarray:
-    """A histogram (any number of axes) smoothed over neighbouring bins and scaled to a mean density of 1."""
-    hist = hist.astype(np.float32)
-    for axis in range(hist.ndim):  # taps 1/4, 1/2, 1/4: a value between two samples' bins stays likely
-        padded = np.pad(hist, [(1, 1) if a == axis else (0, 0) for a in range(hist.ndim)])
-        n = hist.shape[axis]
-        hist = hist * np.float32(0.5) + (padded.take(range(n), axis) + padded.take(range(2, n + 2), axis)) * 0.25
-    scale = (1.0 - _SURROUND_FLOOR) * hist.size / max(float(hist.sum()), 1e-6)
-    return hist * np.float32(scale) + np.float32(_SURROUND_FLOOR)
+def _texture_density(bins: np.ndarray) -> np.ndarray:
+    """The log density of texture bin samples, smoothed over neighbouring bins, against a uniform density."""
+    counts = np.bincount(bins, minlength=_TEXTURE_BINS).astype(np.float32)
+    h = np.convolve(counts, np.array([0.25, 0.5, 0.25], np.float32), mode="same")
+    scale = (1.0 - _TEXTURE_FLOOR) * _TEXTURE_BINS / max(float(h.sum()), 1e-6)
+    return np.log(h * np.float32(scale) + np.float32(_TEXTURE_FLOOR))
 
 
 def _texture_bins(grey: np.ndarray) -> np.ndarray:
-    """Each pixel's texture bin (int32): its local contrast at the scale of a strand, log-spaced.
+    """Each pixel's texture bin (int32) from its 8-bit lightness: local contrast at a strand's scale, log-spaced.
 
     Hair is strands, so its fine-scale contrast is high; a wall, a backdrop or skin is smooth at that scale (and
     an out-of-focus background smoother still), whatever their colours.
@@ -245,7 +242,7 @@ def weigh_against_surroundings(patch: Patch) -> bool:
     platinum it glows. Here the mask is the prior and each pixel's colour and texture the evidence: its weight
     becomes the posterior ``a * r / (a * r + 1 - a)``, at most ``a``, with ``r`` the ratio of the feature's density
     in the mask's sure core (alpha > 0.8) to its density in what the mask leaves out of its box (alpha < 0.02),
-    colour (Lab) and texture (fine-scale contrast) taken as independent. Where the two differ
+    colour (a Lab histogram) and texture (fine-scale contrast) taken as independent. Where the two differ
     the edge moves to where the picture changes; where they do not, the mask keeps its weight. The core keeps
     its weight and nothing outside the mask is added.
 
@@ -270,18 +267,12 @@ def weigh_against_surroundings(patch: Patch) -> bool:
         small_core = cv2.resize(core[: 2 * size[1], : 2 * size[0]], size, interpolation=cv2.INTER_NEAREST)
         small_around = cv2.resize(around[: 2 * size[1], : 2 * size[0]], size, interpolation=cv2.INTER_NEAREST)
     lab8 = cv2.cvtColor(view, cv2.COLOR_BGR2Lab)
-    shifts = [8 - int(np.log2(n)) for n in _SURROUND_BINS]
-    colour = (lab8[..., 0] >> shifts[0]).astype(np.int32) * (_SURROUND_BINS[1] * _SURROUND_BINS[2])
-    colour += (lab8[..., 1] >> shifts[1]).astype(np.int32) * _SURROUND_BINS[2]
-    colour += lab8[..., 2] >> shifts[2]
-    texture = _texture_bins(cv2.cvtColor(view, cv2.COLOR_BGR2GRAY))
+    colour = colour_bins(lab8)
+    texture = _texture_bins(cv2.extractChannel(lab8, 0))  # lightness: grey enough for contrast, no conversion
     core_px, around_px = small_core.view(bool), small_around.view(bool)
-    log_ratio = np.zeros(colour.shape, np.float32)
-    for index, shape in ((colour, _SURROUND_BINS), (texture, (_TEXTURE_BINS,))):
-        n = int(np.prod(shape))
-        inside = _density(np.bincount(index[core_px], minlength=n).reshape(shape))
-        outside = _density(np.bincount(index[around_px], minlength=n).reshape(shape))
-        log_ratio += np.log(inside / outside).reshape(-1)[index]
+    log_ratio = ColourHistogram(colour[core_px]).log_density[colour]
+    log_ratio -= ColourHistogram(colour[around_px]).log_density[colour]
+    log_ratio += (_texture_density(texture[core_px]) - _texture_density(texture[around_px]))[texture]
     # Neighbours share their evidence (a pixel's own colour and texture are noisy), and the two features, taken as
     # independent, are not quite: the log ratio is smoothed and tempered.
     log_ratio = cv2.GaussianBlur(log_ratio, (0, 0), _SURROUND_SMOOTH / (2.0 if half else 1.0))

@@ -1,4 +1,4 @@
-"""Building blocks of the landmark parser: colour models of pixel samples, and outlines moved to colour edges.
+"""Building blocks of the parsers: colour models of pixel samples, and outlines moved to colour edges.
 
 Everything here works on small windows (a few thousand pixels) and keeps the number of array passes low: sample
 statistics through OpenCV, per-pixel quadratic forms through ``cv2.transform`` (numpy's broadcasting over a short
@@ -15,10 +15,12 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "ColourHistogram",
     "Discriminant",
     "Edge",
     "Gaussian",
     "Outline",
+    "colour_bins",
     "covariance",
     "edge_offsets",
     "edge_table",
@@ -264,3 +266,50 @@ def edge_offsets(
     splits = np.append(t - step / 2, t[-1] + step / 2)
     gain -= (pull / max(reach, 1e-6)) * np.abs(splits)
     return splits[np.argmax(gain, axis=1)]
+
+
+# -- colour histograms -----------------------------------------------------------------------------------------------
+
+# Lab colour histograms: 32 bins on each chroma axis and 16 of lightness (uint8 Lab, as OpenCV gives it), laid out as
+# a 32x32 image of 16 channels so that OpenCV blurs it.
+_AB_SHIFT, _L_SHIFT = 3, 4
+_AB_BINS, _L_BINS = 256 >> _AB_SHIFT, 256 >> _L_SHIFT
+_BINS = _AB_BINS * _AB_BINS * _L_BINS
+_AB_TAPS = np.array([1.0, 2.0, 1.0], np.float32) / 4.0
+_L_TAPS = np.array([1.0, 4.0, 6.0, 4.0, 1.0], np.float32) / 16.0
+_ONE = np.ones(1, np.float32)
+
+
+def colour_bins(lab: np.ndarray) -> np.ndarray:
+    """The :class:`ColourHistogram` bin of every pixel of a uint8 Lab image (HxW int32)."""
+    q = (lab[..., 1] >> _AB_SHIFT).astype(np.int32) << 9
+    q |= (lab[..., 2] >> _AB_SHIFT).astype(np.int32) << 4
+    q |= (lab[..., 0] >> _L_SHIFT).astype(np.int32)
+    return q
+
+
+class ColourHistogram:
+    """A smoothed Lab colour density learned from pixel samples, against a uniform density (log, per bin).
+
+    Samples and lookups are bin indices from :func:`colour_bins`.
+    """
+
+    def __init__(self, bins: np.ndarray) -> None:
+        counts = np.bincount(bins, minlength=_BINS).astype(np.float32)
+        border = cv2.BORDER_CONSTANT
+        h = cv2.sepFilter2D(counts.reshape(_AB_BINS, _AB_BINS, _L_BINS), -1, _AB_TAPS, _AB_TAPS, borderType=border)
+        # Lightness varies more than chroma within a class (shading): blur it over two bins each way.
+        h = cv2.sepFilter2D(h.reshape(-1, _L_BINS), -1, _L_TAPS, _ONE, borderType=border).reshape(-1)
+        # A small uniform share: colours never seen keep some likelihood.
+        self.density = h * np.float32(0.97 * _BINS / max(float(h.sum()), 1e-6)) + np.float32(0.03)
+        self.log_density = np.log(self.density)
+
+    @classmethod
+    def of(cls, q: np.ndarray, seed: np.ndarray, min_seeds: int) -> ColourHistogram | None:
+        """The histogram of the seed pixels, or None with fewer than ``min_seeds`` of them."""
+        return cls(q[seed]) if np.count_nonzero(seed) >= min_seeds else None
+
+    def unlike(self, q: np.ndarray, seed: np.ndarray, level: float = 0.05) -> np.ndarray:
+        """Pixels whose colour is rare among the seed pixels (below ``level`` times their median density)."""
+        d = self.density[q]
+        return d < level * float(np.median(d[seed]))

@@ -32,7 +32,7 @@ import numpy as np
 from tryon.errors import InputError
 from tryon.geometry import Box, RoiMask
 from tryon.image import to_alpha8
-from tryon.parsing._features import covariance
+from tryon.parsing._features import ColourHistogram, colour_bins, covariance
 from tryon.parsing.body_pose import BodyPose, PoseEstimator
 from tryon.parsing.frame_parse import Face
 
@@ -43,15 +43,6 @@ log = logging.getLogger(__name__)
 #: The body classes this module builds, in :data:`~tryon.parsing.classes.BODY_CLASSES` order.
 NAMES = ("clothes", "body_skin", "neck", "hair")
 
-# Lab colour histograms: 32 bins on each chroma axis and 16 of lightness (uint8 Lab, as OpenCV gives it), laid out as
-# a 32x32 image of 16 channels so that OpenCV blurs it.
-_AB_SHIFT, _L_SHIFT = 3, 4
-_AB_BINS, _L_BINS = 256 >> _AB_SHIFT, 256 >> _L_SHIFT
-_BINS = _AB_BINS * _AB_BINS * _L_BINS
-_AB_TAPS = np.array([1.0, 2.0, 1.0], np.float32) / 4.0
-_L_TAPS = np.array([1.0, 4.0, 6.0, 4.0, 1.0], np.float32) / 16.0
-_ONE = np.ones(1, np.float32)
-_BORDER = cv2.BORDER_CONSTANT
 _MIN_SEEDS = 24
 # Variance added to the skin Gaussian (L, a, b): skin elsewhere on the body is lit and tanned differently.
 _SKIN_FLOOR = (800.0, 16.0, 16.0)
@@ -105,38 +96,7 @@ class BodyOptions:
 # -- colour models --------------------------------------------------------------------------------------------------
 
 
-def _bin_index(lab: np.ndarray) -> np.ndarray:
-    """The histogram bin of every pixel of a uint8 Lab image (HxW int32)."""
-    q = (lab[..., 1] >> _AB_SHIFT).astype(np.int32) << 9
-    q |= (lab[..., 2] >> _AB_SHIFT).astype(np.int32) << 4
-    q |= (lab[..., 0] >> _L_SHIFT).astype(np.int32)
-    return q
-
-
-class _Histogram:
-    """A smoothed Lab colour density learned from pixel samples, against a uniform density (log, per bin)."""
-
-    def __init__(self, bins: np.ndarray) -> None:
-        counts = np.bincount(bins, minlength=_BINS).astype(np.float32)
-        h = cv2.sepFilter2D(counts.reshape(_AB_BINS, _AB_BINS, _L_BINS), -1, _AB_TAPS, _AB_TAPS, borderType=_BORDER)
-        # Lightness varies more than chroma within a class (shading): blur it over two bins each way.
-        h = cv2.sepFilter2D(h.reshape(-1, _L_BINS), -1, _L_TAPS, _ONE, borderType=_BORDER).reshape(-1)
-        # A small uniform share: colours never seen keep some likelihood.
-        self.density = h * np.float32(0.97 * _BINS / max(float(h.sum()), 1e-6)) + np.float32(0.03)
-        self.log_density = np.log(self.density)
-
-    @classmethod
-    def of(cls, q: np.ndarray, seed: np.ndarray) -> _Histogram | None:
-        """The histogram of the seed pixels, or None with too few of them."""
-        return cls(q[seed]) if np.count_nonzero(seed) >= _MIN_SEEDS else None
-
-    def unlike(self, q: np.ndarray, seed: np.ndarray, level: float = 0.05) -> np.ndarray:
-        """Pixels whose colour is rare among the seed pixels (below ``level`` times their median density)."""
-        d = self.density[q]
-        return d < level * float(np.median(d[seed]))
-
-
-def _log_likelihood(hist: _Histogram | None, q: np.ndarray) -> np.ndarray | float:
+def _log_likelihood(hist: ColourHistogram | None, q: np.ndarray) -> np.ndarray | float:
     return hist.log_density[q] if hist is not None else 0.0
 
 
@@ -347,7 +307,7 @@ class _Skin:
 
     @classmethod
     def of_face(cls, lab: np.ndarray, q: np.ndarray, seed: np.ndarray, beta: float) -> _Skin:
-        dens = _Histogram(q[seed]).density[q]
+        dens = ColourHistogram(q[seed]).density[q]
         # The face's own skin colours, and a broad Gaussian around them for skin in other light (chest, arms).
         gauss = _Gaussian(lab[seed].astype(np.float32), _SKIN_FLOOR)
         d2 = gauss.d2(lab)
@@ -365,7 +325,7 @@ class _Skin:
         """The log-likelihood learned again from more seeds (the body's skin in its own light)."""
         if self.broad is None:
             return self.log_l
-        log_l = np.float32(beta) * np.log(np.float32(0.5) * (_Histogram(q[seed]).density[q] + self.broad))
+        log_l = np.float32(beta) * np.log(np.float32(0.5) * (ColourHistogram(q[seed]).density[q] + self.broad))
         return np.float32(0.5) * (self.log_l + log_l)
 
     @classmethod
@@ -376,7 +336,7 @@ class _Skin:
         if np.count_nonzero(seed) < _MIN_SEEDS:
             seed = inside & (generic > 0.7)
         prior = np.float32(0.05) + np.float32(0.9) * generic
-        log_l = np.float32(beta) * _log_likelihood(_Histogram.of(q, seed), q) + np.log(prior)
+        log_l = np.float32(beta) * _log_likelihood(ColourHistogram.of(q, seed, _MIN_SEEDS), q) + np.log(prior)
         return cls(log_l, np.log(np.float32(1.0) - prior), generic < 0.3, generic < 0.3, generic < 0.1)
 
 
@@ -393,7 +353,7 @@ def _classify(
     inside = pers > 0.6
     beta = np.float32(o.colour_weight)
     logp = np.log(pers + _EPS)
-    bg_hist = _Histogram.of(q, pers < 0.15)
+    bg_hist = ColourHistogram.of(q, pers < 0.15, _MIN_SEEDS)
     log_bg = np.log(np.float32(1.0) - pers + _EPS) + beta * _log_likelihood(bg_hist, q)
     skin_seed = cv2.erode((face_skin > 0.8).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     if pri is not None:
@@ -405,7 +365,7 @@ def _classify(
         skin = _Skin.generic(lab, q, inside, hands & (pers > 0.3), float(beta))
 
     if pri is None:
-        clothes = _Histogram.of(q, inside & skin.unlike)
+        clothes = ColourHistogram.of(q, inside & skin.unlike, _MIN_SEEDS)
         flat = _posteriors(
             {
                 "bg": log_bg,
@@ -429,18 +389,19 @@ def _classify(
     # Clothes seeds: the chest below the neck, and whatever else below the chin looks neither like skin nor like the
     # crown's hair (long hair falls there; the second pass takes the rest if the hair turns out to be short).
     below = inside & skin.unlike & (pri.head < 0.5) & (pri.clothes > 0.9)
-    crown_hair = _Histogram.of(q, hair_seed)
+    crown_hair = ColourHistogram.of(q, hair_seed, _MIN_SEEDS)
     chest = below & ((pri.torso > 0) | (crown_hair.unlike(q, hair_seed) if crown_hair is not None else True))
     log_clothes_prior = np.log(pri.clothes) + skin.log_not + logp
     fall, head, clothes_seed = 0.3, pri.head, chest
     for step in range(2):
-        hair = _Histogram.of(q, hair_seed)
+        hair = ColourHistogram.of(q, hair_seed, _MIN_SEEDS)
+        clothes_hist = ColourHistogram.of(q, clothes_seed, _MIN_SEEDS)
         hair_prior = np.maximum(head, np.float32(fall) * pri.fall) * np.float32(hair_w) + _EPS
         post = _posteriors(
             {
                 "bg": log_bg,
                 "skin": log_skin,
-                "clothes": log_clothes_prior + beta * _log_likelihood(_Histogram.of(q, clothes_seed), q),
+                "clothes": log_clothes_prior + beta * _log_likelihood(clothes_hist, q),
                 "hair": logp + beta * _log_likelihood(hair, q) + np.log(hair_prior),
             }
         )
@@ -617,7 +578,7 @@ def body_masks(
     small = _shrink(frame, size) if scale < 1 else frame
     shape = (size[1], size[0])
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2Lab)
-    q = _bin_index(lab)
+    q = colour_bins(lab)
 
     pri = _priors(_layouts(faces, pose, scale), shape)
     face_skin = np.zeros(shape, np.float32)
