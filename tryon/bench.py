@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 def _peak_rss_mb() -> float:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Peak resident memory of this process plus its largest finished child (the loop's parse process)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
@@ -41,7 +43,9 @@ class BenchResult:
 
     ``ms_median`` and ``ms_p95`` are the intervals between frames leaving the loop (so ``fps`` is the rate a
     viewer sees); ``latency_ms_median`` is the time from reading a frame to sending it. With the pipelined loop
-    the stages overlap, so their medians add up to more than ``ms_median``.
+    the stages overlap, so their medians add up to more than ``ms_median``. ``split`` says where the next frame
+    was perceived and parsed meanwhile (``process``, ``thread``, or ``none`` when not pipelined); ``peak_rss_mb``
+    counts the parse process too.
     """
 
     frames: int
@@ -55,6 +59,7 @@ class BenchResult:
     faces: float = 0.0
     latency_ms_median: float = 0.0
     pipelined: bool = True
+    split: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -67,6 +72,7 @@ class BenchResult:
             "perception_floor_ms": round(self.perception_floor_ms, 3),
             "latency_ms_median": round(self.latency_ms_median, 3),
             "pipelined": self.pipelined,
+            "split": self.split,
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "faces_mean": round(self.faces, 2),
         }
@@ -189,6 +195,7 @@ def run_bench(
     progress: Callable[[int], None] | None = None,
     pipelined: bool = True,
     parsing: str = "landmarks",
+    split: Literal["auto", "thread", "process"] = "auto",
 ) -> BenchResult:
     """Runs the live loop on a video (or a still frame tiled from photos) into the null sink and times it.
 
@@ -203,6 +210,7 @@ def run_bench(
         progress: called with each frame's index.
         pipelined: parse the next frame while rendering this one, as the live loop does by default.
         parsing: the parser (``landmarks``, ``auto``, a model name or card; see ``tryon.parsing.registry``).
+        split: pipelined, perceive and parse in a child process or on a worker thread (see :class:`LiveLoop`).
 
     Raises:
         InputError: for a bad frame count; ImageReadError or SourceError for unreadable input.
@@ -231,6 +239,7 @@ def run_bench(
             realtime=False,
             hook=count,
             pipelined=pipelined,
+            split=split,
             just_in_time=True,
             record=True,
             keep_input=False,  # the hook reads only the index: frames are rendered in place, as with no hook
@@ -260,6 +269,7 @@ def run_bench(
         faces=stats.faces / max(stats.frames, 1),
         latency_ms_median=median("latency"),
         pipelined=pipelined,
+        split=stats.split,
     )
 
 

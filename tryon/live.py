@@ -4,33 +4,39 @@ Live sources (cameras, or files played at their own pace) are read on a capture 
 so processing always takes the newest frame and stale ones are dropped; no queue can grow. Files processed as
 fast as possible are read in order, every frame.
 
-By default the loop is pipelined over two threads: a worker reads and perceives frame N+1 (decoding, MediaPipe,
-face ids, stabilisation) while the calling thread parses and renders frame N and sends it to the sinks. The split
-follows Python's global lock: decoding and MediaPipe run in C++ without it, while parsing and the effects are
-many small NumPy/OpenCV calls whose Python glue holds it, so those two share one thread (two such threads would
-mostly wait on each other). On two cores a frame then costs about the slower of the two stages instead of their
-sum. The hand-over is a one-slot queue: the worker is never more than one frame ahead. Parsing, rendering, the
-hook and the sinks stay on the calling thread (GUI toolkits want the main thread).
+By default the loop is pipelined: frame N+1 is perceived and parsed while frame N is rendered and sent to the
+sinks. Parsing and the effects are many small NumPy/OpenCV calls whose Python glue holds the global interpreter
+lock, so two threads of one process doing them would mostly wait on each other. Where it can (POSIX, 2 CPUs or
+more), the loop therefore perceives and parses in a child process (:mod:`tryon.parse_process`, frames handed over
+in shared memory, at most two in flight) while the calling thread renders: on two cores a frame then costs about
+the slower of the two (``glam`` at 720p: 11-12 ms a frame against 13-14 ms on threads). Otherwise (``split=
+"thread"``) a worker thread reads and perceives frame N+1 (decoding and MediaPipe run in C++ without the lock)
+while the calling thread parses and renders frame N, the hand-over a one-slot queue. Either way no queue can grow,
+and rendering, the hook and the sinks stay on the calling thread (GUI toolkits want the main thread).
 
-However the loop ends (end of input, a closed window, Ctrl+C, a camera unplugged), the worker is stopped, the
-source is released and every sink is finalised, so a video being written stays playable.
+However the loop ends (end of input, a closed window, Ctrl+C, a camera unplugged, the parse process killed), the
+worker and the parse process are stopped, the source is released and every sink is finalised, so a video being
+written stays playable.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Optional, Protocol
+from typing import Literal, Optional, Protocol
 
 import numpy as np
 
 from tryon._runtime import RenderCore
-from tryon.errors import SourceError
+from tryon.errors import InputError, SourceError
+from tryon.parse_process import ParseProcess, ParseProcessError
 from tryon.parsing.frame_parse import FrameParse
 from tryon.pipeline import Perceived, Pipeline
 from tryon.sinks.base import Sink
@@ -61,6 +67,7 @@ class LoopStats:
             ``effects``, ``sink``, ``frame`` (the interval between frames sent) and ``latency`` (from the start of
             reading the frame to the end of sending it).
         history: every frame's timings when the loop was built with ``record=True`` (for benchmarks), else None.
+        split: how the stages were spread: ``"process"``, ``"thread"`` or ``"none"`` (see :class:`LiveLoop`).
     """
 
     frames: int = 0
@@ -71,6 +78,7 @@ class LoopStats:
     error: str = ""
     recent: dict[str, deque[float]] = field(default_factory=dict)
     history: Optional[list[dict[str, float]]] = None
+    split: str = ""
 
     def add(self, timings: dict[str, float]) -> None:
         for key, value in timings.items():
@@ -108,6 +116,9 @@ _EMA = 0.1
 _REFRESH_CORE = 30
 #: Safety margin (ms) of the just-in-time read: the next frame is ready this much before the renderer asks.
 _MARGIN_MS = 2.0
+#: The same for a parse process, whose hand-overs vary more (measured on 2 cores, 720p ``glam``: 2 ms cost 0.6 ms
+#: a frame against sending at once, 6 ms nothing measurable, for 3 ms more latency).
+_PROCESS_MARGIN_MS = 6.0
 
 
 class _PerceiveAhead:
@@ -249,8 +260,105 @@ class _ThreadAhead:
         self._ahead.close()
 
 
-def _feed(pipelined: bool, pipeline: Pipeline, read: Callable[[], Optional[Read]], just_in_time: bool) -> _Feed:
-    return _ThreadAhead(pipeline, read, just_in_time) if pipelined else _InTurn(pipeline, read)
+class _ProcessAhead:
+    """A child process perceives and parses (see :mod:`tryon.parse_process`); a worker thread reads and submits.
+
+    The worker reads a frame once there is room (at most two in flight: one being parsed, one waiting, so the
+    child never idles while the calling thread renders) and hands it to the child with the look's current plan.
+    The calling thread takes the parses back in order and renders. With ``just_in_time``, the worker waits before
+    reading for as long as rendering outlasts parsing (both timed as they run), as :class:`_PerceiveAhead` does.
+    """
+
+    def __init__(
+        self, pipeline: Pipeline, read: Callable[[], Optional[Read]], just_in_time: bool, remote: ParseProcess
+    ) -> None:
+        self._pipeline, self._read, self._just_in_time, self._remote = pipeline, read, just_in_time, remote
+        self._pending: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._read_ms = 0.0
+        self._parse_ms = 0.0
+        self._render_ms = 0.0
+        self._handed: float | None = None
+        self._thread = threading.Thread(target=self._run, name="tryon-submit", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while self._remote.wait_for_room(self._stop.is_set):
+                # The frame sent now is rendered after the ones in flight: ``depth`` renders from now at the
+                # soonest. Sent later than that less its own reading and parsing, it would wait, parsed, ageing.
+                lead = self._remote.depth * self._render_ms - self._read_ms - self._parse_ms - _PROCESS_MARGIN_MS
+                if self._just_in_time and lead > 0 and self._stop.wait(lead / 1000.0):
+                    return
+                t0 = time.perf_counter()
+                got = self._read()
+                if got is None:
+                    self._pending.put(_END)
+                    return
+                frame, timings, started = got
+                self._remote.submit(frame.image, self._pipeline.plan(), frame.timestamp)
+                self._read_ms += _EMA * ((time.perf_counter() - t0) * 1000.0 - self._read_ms)
+                self._pending.put((frame, timings, started))
+        except BaseException as exc:  # re-raised in the consumer's thread
+            self._pending.put(exc)
+
+    def next(self) -> Optional[Ready]:
+        now = time.perf_counter()
+        if self._handed is not None:
+            self._render_ms += _EMA * ((now - self._handed) * 1000.0 - self._render_ms)
+        while True:
+            try:
+                item = self._pending.get(timeout=0.1)  # a timeout keeps Ctrl+C responsive while waiting
+                break
+            except queue.Empty:
+                if not self._thread.is_alive() and self._pending.empty():
+                    return None
+        if item is _END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, tuple)
+        frame, timings, started = item
+        got = self._remote.result()
+        assert got is not None
+        parse, child_timings = got
+        spent = child_timings.get("perception", 0.0) + child_timings.get("parsing", 0.0)
+        self._parse_ms += _EMA * (spent - self._parse_ms)
+        timings.update(child_timings)
+        self._handed = time.perf_counter()
+        return frame, parse, timings, started
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10.0)
+        if self._thread.is_alive():
+            log.warning("the frame reader did not stop within 10 s")
+        self._remote.close()
+
+
+def _feed(split: str, pipeline: Pipeline, read: Callable[[], Optional[Read]], just_in_time: bool) -> tuple[_Feed, str]:
+    """The feed for ``split`` (``"none"``, ``"thread"``, ``"process"`` or ``"auto"``), and the split it uses."""
+    if split == "none":
+        return _InTurn(pipeline, read), split
+    if split in ("process", "auto") and (split == "process" or _process_pays()):
+        try:
+            remote = ParseProcess(pipeline.options)
+        except ParseProcessError as exc:
+            if split == "process":
+                raise
+            log.warning("%s; parsing on a thread instead", exc)
+        else:
+            return _ProcessAhead(pipeline, read, just_in_time, remote), "process"
+    return _ThreadAhead(pipeline, read, just_in_time), "thread"
+
+
+def _process_pays() -> bool:
+    """Whether a parse process can run here and has a second CPU to run on."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS: no affinity
+        cpus = os.cpu_count() or 1
+    return ParseProcess.available() and cpus >= 2
 
 
 def parse_ahead(pipeline: Pipeline, frames: Iterable[Frame]) -> Generator[tuple[Frame, FrameParse], None, None]:
@@ -272,7 +380,7 @@ def parse_ahead(pipeline: Pipeline, frames: Iterable[Frame]) -> Generator[tuple[
         frame = next(it, None)
         return None if frame is None else (frame, {}, time.perf_counter())
 
-    feed = _feed(True, pipeline, read, just_in_time=False)
+    feed, _ = _feed("thread", pipeline, read, just_in_time=False)
     try:
         while (item := feed.next()) is not None:
             yield item[0], item[1]
@@ -291,13 +399,17 @@ class LiveLoop:
             ``realtime=True`` plays at its own frame rate.
         hook: optional per-frame callback (see :data:`FrameHook`), for overlays and key handling; it runs on the
             thread that called :meth:`run`.
-        pipelined: read and perceive the next frame on a worker thread while this one is parsed and rendered
-            (see the module's docstring); False runs every stage in turn on the calling thread.
+        pipelined: perceive (and parse) the next frame while this one is rendered, as ``split`` says (see the
+            module's docstring); False runs every stage in turn on the calling thread.
+        split: pipelined, where the next frame is perceived: ``"process"``, perceived and parsed in a child process
+            (:mod:`tryon.parse_process`; 13-14 -> 11-12 ms a frame for ``glam`` at 720p on 2 cores, plus a
+            second or two to start); ``"thread"``, perceived on a worker thread and parsed on the calling one;
+            ``"auto"`` (the default), a process where one can run (POSIX, 2 CPUs or more), else a thread.
         just_in_time: pipelined, read each frame as late as keeps the rate (lowest latency; see
             :class:`_PerceiveAhead`); defaults to ``realtime``. Off, files are read as early as possible.
         record: keep every frame's timings in ``stats.history`` (benchmarks).
-        render_core: pipelined, give the thread that renders a CPU of its own while the loop runs, the worker,
-            MediaPipe and the decoder sharing the others (Linux, 2 CPUs or more; see
+        render_core: pipelined over threads, give the thread that renders a CPU of its own while the loop runs,
+            the worker, MediaPipe and the decoder sharing the others (Linux, 2 CPUs or more; see
             :class:`tryon._runtime.RenderCore`, ``TRYON_RENDER_CORE=0`` turns it off everywhere). Faster when the
             loop has the machine to itself (2 cores: 16.3 -> 14.4 ms a frame for ``glam``), slower when another busy
             program shares it (22.9 -> 26.0 ms beside one busy process): ``tryon cam``, which runs beside a video
@@ -321,6 +433,7 @@ class LiveLoop:
         realtime: bool | None = None,
         hook: FrameHook | None = None,
         pipelined: bool = True,
+        split: Literal["auto", "thread", "process"] = "auto",
         just_in_time: bool | None = None,
         record: bool = False,
         render_core: bool = True,
@@ -331,7 +444,10 @@ class LiveLoop:
         self.sinks = list(sinks)
         self.realtime = source.live if realtime is None else realtime
         self.hook = hook
+        if split not in ("auto", "thread", "process"):
+            raise InputError(f"split must be 'auto', 'thread' or 'process', got {split!r}")
         self.pipelined = pipelined
+        self.split = split
         self.just_in_time = self.realtime if just_in_time is None else just_in_time
         self.render_core = render_core
         self.keep_input = keep_input
@@ -385,8 +501,10 @@ class LiveLoop:
                     budget[0] -= 1
                 return frame, {"capture": (time.perf_counter() - t0) * 1000.0}, t0
 
-            feed = _feed(self.pipelined, self.pipeline, next_frame, self.just_in_time)
-            if self.pipelined and self.render_core:
+            feed, stats.split = _feed(
+                self.split if self.pipelined else "none", self.pipeline, next_frame, self.just_in_time
+            )
+            if stats.split == "thread" and self.render_core:
                 core.__enter__()
             last = time.perf_counter()
             while not self._stop:

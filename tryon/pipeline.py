@@ -23,7 +23,7 @@ from tryon.parsing.registry import create_parser
 from tryon.perception import FaceTracker, Perception, PerceptionOptions, PerceptionResult
 from tryon.perception.smoothing import LandmarkSmoother, OneEuroOptions
 
-__all__ = ["Perceived", "Pipeline", "PipelineOptions"]
+__all__ = ["ParsePlan", "Perceived", "Pipeline", "PipelineOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,19 @@ class Perceived:
     frame: np.ndarray
     perception: PerceptionResult
     ids: tuple[int, ...]
+    body: BodyRequest
+
+
+@dataclass(frozen=True)
+class ParsePlan:
+    """What to perceive and parse in a frame besides the faces, as :meth:`Pipeline.plan` decides from the look.
+
+    Attributes:
+        person: run (or reuse) the person mask.
+        body: the body classes to parse: all (True), none (False), or a set (with ``"person"`` for the mask).
+    """
+
+    person: bool
     body: BodyRequest
 
 
@@ -236,11 +249,33 @@ class Pipeline:
         thread while another parses and renders this one (:meth:`parse_perceived`); call each half from one
         thread only, in frame order.
         """
-        self._check_open()
-        bgr = to_bgr8(frame)
+        return self.perceive_planned(frame, self.plan(body), timings, timestamp)
+
+    def plan(self, body: bool | None = None) -> ParsePlan:
+        """What :meth:`perceive` would get for the next frame given the current look: the person mask, body classes.
+
+        Args:
+            body: as for :meth:`parse`.
+        """
         explicit = body is not None
         body = self.wants_body() if body is None else body and self.options.person_mask
-        person = body or self.wants_person()
+        # Asked for explicitly, the body classes are all given; decided from the look, only those it reads.
+        return ParsePlan(
+            person=bool(body or self.wants_person()),
+            body=bool(body) if explicit else self._body_request(body),
+        )
+
+    def perceive_planned(
+        self,
+        frame: np.ndarray,
+        plan: ParsePlan,
+        timings: MutableMapping[str, float] | None = None,
+        timestamp: float | None = None,
+    ) -> Perceived:
+        """:meth:`perceive` with what to get decided beforehand by :meth:`plan` (perhaps in another process)."""
+        self._check_open()
+        bgr = to_bgr8(frame)
+        person = plan.person
         t0 = time.perf_counter()
         fresh_person = person and (
             self.options.mode == "image"
@@ -264,9 +299,7 @@ class Pipeline:
             ids = list(range(len(perception.landmarks)))
         if timings is not None:
             timings["perception"] = (time.perf_counter() - t0) * 1000.0
-        # Asked for explicitly, the body classes are all given; decided from the look, only those it reads.
-        request = bool(body) if explicit else self._body_request(body)
-        return Perceived(bgr, perception, tuple(ids), request)
+        return Perceived(bgr, perception, tuple(ids), plan.body)
 
     def parse_perceived(self, perceived: Perceived, timings: MutableMapping[str, float] | None = None) -> FrameParse:
         """The second half of :meth:`parse`: the parser's masks for a frame :meth:`perceive` has seen."""

@@ -306,14 +306,19 @@ def test_pipelined_loop_renders_on_a_cpu_of_its_own_and_gives_it_back(shared_dat
 
     src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
     with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
-        LiveLoop(pipe, src, [NullSink()], hook=hook).run(max_frames=5)
+        LiveLoop(pipe, src, [NullSink()], hook=hook, split="thread").run(max_frames=5)
         assert all(len(own) == 1 for own, _ in seen)  # the renderer alone on its CPU ...
         assert any(worker is not None for _, worker in seen)
         assert all(worker == allowed - own for own, worker in seen if worker is not None)  # ... the worker elsewhere
         assert set(os.sched_getaffinity(0)) == allowed  # given back when the loop ends
         seen.clear()
         LiveLoop(
-            pipe, open_source(shared_data / "videos" / "driving_d0.mp4"), [NullSink()], hook=hook, render_core=False
+            pipe,
+            open_source(shared_data / "videos" / "driving_d0.mp4"),
+            [NullSink()],
+            hook=hook,
+            render_core=False,
+            split="thread",
         ).run(max_frames=3)
         assert all(own == allowed for own, _ in seen)
 
@@ -330,7 +335,7 @@ def test_a_loop_that_fails_gives_the_cpus_back(shared_data, monkeypatch):
 
     src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
     with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe, pytest.raises(RuntimeError, match="app"):
-        LiveLoop(pipe, src, [NullSink()], hook=hook).run(max_frames=5)
+        LiveLoop(pipe, src, [NullSink()], hook=hook, split="thread").run(max_frames=5)
     assert pinned == [1]
     assert set(os.sched_getaffinity(0)) == allowed and cv2.getNumThreads() == threads
 

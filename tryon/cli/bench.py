@@ -51,7 +51,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser.add_argument("--size", type=parse_size, default=None, metavar="WxH", help="resize frames first")
     add_parser_option(parser)
     parser.add_argument(
-        "--sequential", action="store_true", help="run every stage in turn (no parsing ahead on a worker thread)"
+        "--sequential", action="store_true", help="run every stage in turn (no parsing ahead of rendering)"
+    )
+    parser.add_argument(
+        "--split",
+        choices=("auto", "process", "thread"),
+        default="auto",
+        help="where the next frame is perceived and parsed while this one renders: a child process, a worker "
+        "thread (perceiving only), or auto (a process where one can run; default)",
     )
     parser.add_argument("--stability", action="store_true", help="also measure landmark jitter and lag (a video)")
     parser.add_argument(
@@ -80,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             progress=lambda _: _tick(bar),
             pipelined=not args.sequential,
             parsing=args.parser,
+            split=args.split,
         )
     report = result.as_dict()
     if args.stability:
