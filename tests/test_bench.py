@@ -33,13 +33,25 @@ def test_bench_json_reports_every_stage_against_the_floor(shared_data, capsys):
     assert report["latency_ms_median"] >= report["stages"]["effects"]
     assert report["pipelined"] is True
     assert report["faces_mean"] == pytest.approx(1.0)
+    # Parsed in a child process where one can run (POSIX, 2 CPUs), whose memory counts in the peak
+    if report["split"] == "process":
+        assert 50 < report["child_peak_rss_mb"] < report["peak_rss_mb"]
+    else:
+        assert report["split"] == "thread" and report["child_peak_rss_mb"] is None
+
+
+def test_bench_split_on_threads_reports_no_child(shared_data, capsys):
+    clip = need_file(shared_data / "videos" / "driving_d0.mp4")
+    code = main(["bench", "--source", str(clip), "--frames", "12", "--size", "320x240", "--split", "thread", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["split"] == "thread" and report["child_peak_rss_mb"] is None
 
 
 def test_sequential_bench_runs_more_frames_than_the_clip_by_looping_it(shared_data):
     clip = need_file(shared_data / "videos" / "driving_d0.mp4")  # 78 frames
     result = run_bench(clip, look="natural", frames=90, size=(256, 256), pipelined=False)
     assert result.frames == 90
-    assert result.pipelined is False
+    assert result.pipelined is False and result.split == "none"
     # Sequentially a frame costs at least its stages together
     stages = result.stages
     assert result.ms_median >= 0.9 * (stages["perception"] + stages["parsing"] + stages["effects"])

@@ -68,6 +68,7 @@ class LoopStats:
             reading the frame to the end of sending it).
         history: every frame's timings when the loop was built with ``record=True`` (for benchmarks), else None.
         split: how the stages were spread: ``"process"``, ``"thread"`` or ``"none"`` (see :class:`LiveLoop`).
+        child_peak_rss_mb: with ``split="process"``, the parse process's peak memory in MB (Linux), else None.
     """
 
     frames: int = 0
@@ -79,6 +80,7 @@ class LoopStats:
     recent: dict[str, deque[float]] = field(default_factory=dict)
     history: Optional[list[dict[str, float]]] = None
     split: str = ""
+    child_peak_rss_mb: Optional[float] = None
 
     def add(self, timings: dict[str, float]) -> None:
         for key, value in timings.items():
@@ -335,6 +337,11 @@ class _ProcessAhead:
             log.warning("the frame reader did not stop within 10 s")
         self._remote.close()
 
+    @property
+    def child_peak_rss_mb(self) -> float | None:
+        """The parse process's peak memory (MB), once closed; None where it cannot be read."""
+        return self._remote.last_peak_rss_mb
+
 
 def _feed(split: str, pipeline: Pipeline, read: Callable[[], Optional[Read]], just_in_time: bool) -> tuple[_Feed, str]:
     """The feed for ``split`` (``"none"``, ``"thread"``, ``"process"`` or ``"auto"``), and the split it uses."""
@@ -556,7 +563,7 @@ class LiveLoop:
                 if grabber is not None:
                     closing.callback(self._close_grabber, grabber)
                 if feed is not None:
-                    closing.callback(feed.close)
+                    closing.callback(self._close_feed, feed)
                 closing.callback(self._close_sinks)
                 closing.callback(core.__exit__, None, None, None)
         return stats
@@ -568,6 +575,10 @@ class LiveLoop:
         if self.keep_input is not None:
             return not self.keep_input
         return self.hook is None or not getattr(self.hook, "reads_input", True)
+
+    def _close_feed(self, feed: _Feed) -> None:
+        feed.close()
+        self.stats.child_peak_rss_mb = getattr(feed, "child_peak_rss_mb", None)
 
     def _close_grabber(self, grabber: LatestFrameGrabber) -> None:
         grabber.close()

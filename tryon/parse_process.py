@@ -98,6 +98,7 @@ class ParseProcess:
         self._slot_bytes = 0
         self._retired: deque[tuple[int, SharedMemory]] = deque()  # (first frame not in it, memory)
         self._closed = False
+        self.last_peak_rss_mb: float | None = None
         ours_in, theirs_out = socket.socketpair()  # child -> caller: results
         theirs_in, ours_out = socket.socketpair()  # caller -> child: frames
         self._results = Connection(ours_in.detach(), writable=False)
@@ -260,14 +261,29 @@ class ParseProcess:
             with contextlib.suppress(OSError):
                 conn.close()
 
+    def peak_rss_mb(self) -> float | None:
+        """The child's peak resident memory so far in MB (Linux; None elsewhere or once it has gone)."""
+        try:
+            with open(f"/proc/{self._proc.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024.0
+        except (OSError, ValueError, IndexError):
+            pass
+        return None
+
     def close(self) -> None:
-        """Asks the child to leave (terminating it if it does not within seconds) and frees the shared memory."""
+        """Asks the child to leave (terminating it if it does not within seconds) and frees the shared memory.
+
+        The child's peak memory is kept in :attr:`last_peak_rss_mb` (where it can be read).
+        """
         if self._closed:
             return
         self._closed = True
         proc = getattr(self, "_proc", None)
         try:
             if proc is not None and proc.poll() is None:
+                self.last_peak_rss_mb = self.peak_rss_mb()
                 with contextlib.suppress(OSError, EOFError):
                     self._frames.send(None)
                 self._drain(proc, time.monotonic() + _STOP_TIMEOUT)

@@ -110,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
         ["latency ms median", f"{result.latency_ms_median:.2f}"],
         ["peak RSS MB", f"{result.peak_rss_mb:.0f}"],
         ["faces (mean)", f"{result.faces:.2f}"],
+        ["split", result.split],
     ]
+    if result.child_peak_rss_mb is not None:
+        rows.insert(-2, ["  of which parse process", f"{result.child_peak_rss_mb:.0f}"])
     if args.stability:
         s = report["stability"]
         assert isinstance(s, dict)
