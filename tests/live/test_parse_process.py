@@ -260,3 +260,15 @@ def _children() -> list[int]:
         if ppid == os.getpid() and state != "Z" and b"tryon.parse_process" in cmdline:
             found.append(int(entry.name))
     return found
+
+
+@needs_two_cpus
+def test_auto_split_uses_a_process_for_a_look_and_a_thread_for_parsing_alone(shared_data):
+    video = need_file(shared_data / "videos" / "driving_d0.mp4")
+    splits = {}
+    for look in (Look.from_dict(LIPSTICK), None):
+        with Pipeline(look=look, mode="video") as pipe:
+            stats = LiveLoop(pipe, open_source(video), [RecordingSink()]).run(max_frames=3)
+        splits[look is None] = stats.split
+    # Without a look there is no rendering for parsing to overlap with
+    assert splits == {False: "process", True: "thread"}
