@@ -68,6 +68,10 @@ class ParseProcessError(TryOnError, RuntimeError):
     """The parse process could not start, or stopped while frames were being parsed."""
 
 
+class _NoMemoryError(OSError):
+    """Shared memory for a frame could not be made."""
+
+
 class ParseProcess:
     """Perceives and parses frames in a child process, in the order they are submitted.
 
@@ -92,6 +96,7 @@ class ParseProcess:
         self.depth = depth
         self._room = threading.Semaphore(depth)
         self._held = False  # a room taken by wait_for_room for the next submit
+        self._lock = threading.Lock()
         self._seq = 0  # frames submitted
         self._done = 0  # results taken
         self._shm: SharedMemory | None = None
@@ -112,6 +117,7 @@ class ParseProcess:
                 [sys.executable, "-m", "tryon.parse_process", str(fds[0]), str(fds[1])],
                 pass_fds=fds,
                 env=env,
+                start_new_session=True,  # Ctrl+C at a terminal is the caller's to handle (it stops the child)
             )
         except OSError as exc:
             self._close_pipes()
@@ -172,21 +178,26 @@ class ParseProcess:
         Raises:
             ParseProcessError: when the child has gone.
         """
+        bgr = to_bgr8(frame)  # a frame that cannot be converted holds no room
         self.wait_for_room()
         self._held = False
-        bgr = to_bgr8(frame)
-        try:
-            offset = self._slot(bgr.nbytes) * self._slot_bytes
-            assert self._shm is not None
-            np.copyto(np.ndarray(bgr.shape, np.uint8, buffer=self._shm.buf, offset=offset), bgr)
-            self._frames.send((self._seq, self._shm.name, offset, bgr.shape, timestamp, plan))
-        except (OSError, EOFError) as exc:
-            self._room.release()
-            raise self._gone() from exc
-        except BaseException:
-            self._room.release()
-            raise
-        self._seq += 1
+        with self._lock:  # not while close() sends the child away and frees the memory
+            try:
+                self._check_open()
+                offset = self._slot(bgr.nbytes) * self._slot_bytes
+                assert self._shm is not None
+                np.copyto(np.ndarray(bgr.shape, np.uint8, buffer=self._shm.buf, offset=offset), bgr)
+                self._frames.send((self._seq, self._shm.name, offset, bgr.shape, timestamp, plan))
+            except (OSError, EOFError) as exc:
+                self._room.release()
+                if isinstance(exc, _NoMemoryError):
+                    size = f"{bgr.shape[1]}x{bgr.shape[0]}"
+                    raise ParseProcessError(f"no shared memory for a {size} frame: {exc}") from exc
+                raise self._gone() from exc
+            except BaseException:
+                self._room.release()
+                raise
+            self._seq += 1
 
     def result(self, cancelled: Callable[[], bool] | None = None) -> Optional[tuple[FrameParse, dict[str, float]]]:
         """The parse of the oldest frame in flight, and its ``perception`` and ``parsing`` milliseconds.
@@ -217,10 +228,13 @@ class ParseProcess:
     def _slot(self, nbytes: int) -> int:
         """The shared-memory slot of the next frame, made (larger) when the frame does not fit the current one."""
         if self._shm is None or nbytes > self._slot_bytes:
+            try:
+                made = SharedMemory(create=True, size=nbytes * self.depth)
+            except OSError as exc:
+                raise _NoMemoryError(str(exc)) from exc
             if self._shm is not None:  # frames in flight still read it: freed once their results are in
                 self._retired.append((self._seq, self._shm))
-            self._slot_bytes = nbytes
-            self._shm = SharedMemory(create=True, size=nbytes * self.depth)
+            self._shm, self._slot_bytes = made, nbytes
         return self._seq % self.depth
 
     def _receive(self, timeout: float | None, starting: bool = False) -> tuple[Any, ...]:
@@ -277,9 +291,10 @@ class ParseProcess:
 
         The child's peak memory is kept in :attr:`last_peak_rss_mb` (where it can be read).
         """
-        if self._closed:
-            return
-        self._closed = True
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         proc = getattr(self, "_proc", None)
         try:
             if proc is not None and proc.poll() is None:
@@ -334,6 +349,14 @@ def _free(shm: SharedMemory) -> None:
             shm.unlink()
 
 
+def _close_quietly(shm: SharedMemory) -> None:
+    """Closes the child's view of the caller's memory; a view still held somewhere keeps it open (no error)."""
+    try:
+        shm.close()
+    except BufferError:
+        log.debug("shared memory %s still in use; left to the caller to free", shm.name)
+
+
 def _attach(name: str) -> SharedMemory:
     """The caller's shared memory, opened without this process's tracker claiming it (the caller frees it)."""
     shm = SharedMemory(name=name)
@@ -343,7 +366,16 @@ def _attach(name: str) -> SharedMemory:
 
 
 def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling, else a :class:`ParseProcessError` with its message."""
+    """``exc`` without its traceback if it survives pickling, else a :class:`ParseProcessError` with its message.
+
+    The traceback's frames would keep views of the shared memory alive (and are not sent anyway).
+    """
+    link: BaseException | None = exc
+    seen: set[int] = set()
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.with_traceback(None)
+        link = link.__cause__ or link.__context__
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:
@@ -380,7 +412,7 @@ def _serve(frames: Connection, results: Connection) -> int:
             seq, name, offset, shape, timestamp, plan = message
             if shm is None or shm.name != name:
                 if shm is not None:
-                    shm.close()
+                    _close_quietly(shm)
                 shm = _attach(name)
             frame: np.ndarray = np.ndarray(shape, np.uint8, buffer=shm.buf, offset=offset)
             timings: MutableMapping[str, float] = {}
@@ -396,7 +428,7 @@ def _serve(frames: Connection, results: Connection) -> int:
     replies.put(None)
     sender.join(_STOP_TIMEOUT)
     if shm is not None:
-        shm.close()
+        _close_quietly(shm)
     return 0
 
 

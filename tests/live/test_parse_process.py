@@ -129,12 +129,32 @@ def test_result_without_a_frame_and_use_after_close_are_errors():
         remote.submit(np.zeros((64, 64, 3), np.uint8), ParsePlan(person=False, body=False))
 
 
+def test_frames_that_cannot_be_converted_are_refused_and_hold_no_room(shared_data):
+    face = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img2.jpg")))
+    plan = ParsePlan(person=False, body=False)
+    with ParseProcess(PipelineOptions(mode="image"), depth=2) as remote:
+        for bad in (np.zeros((1, 1, 3), np.uint8), np.zeros((64, 64, 7), np.uint8), np.full((64, 64), np.nan)):
+            with pytest.raises(InputError):
+                remote.submit(bad, plan)
+        # The room is all still there: two frames go in without waiting, and come back
+        remote.submit(face, plan)
+        remote.submit(face, plan)
+        assert remote.in_flight == 2
+        for _ in range(2):
+            got = remote.result()
+            assert got is not None and len(got[0].faces) == 1
+
+
 def test_errors_that_do_not_pickle_still_come_back_with_their_message():
     class LocalError(Exception):  # a class defined in a function cannot be pickled by reference
         pass
 
-    kept = _portable(InputError("frame must be 3 channels"))
+    try:
+        raise InputError("frame must be 3 channels")
+    except InputError as exc:
+        kept = _portable(exc)
     assert isinstance(kept, InputError)
+    assert kept.__traceback__ is None  # its frames would keep views of the shared memory
     replaced = _portable(LocalError("the model's output had the wrong shape"))
     assert isinstance(replaced, ParseProcessError) and "LocalError: the model's output had the wrong shape" in str(
         replaced
