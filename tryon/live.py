@@ -321,9 +321,7 @@ class _ProcessAhead:
             raise item
         assert isinstance(item, tuple)
         frame, timings, started = item
-        got = self._remote.result()
-        assert got is not None
-        parse, child_timings = got
+        parse, child_timings = self._remote.result()
         spent = child_timings.get("perception", 0.0) + child_timings.get("parsing", 0.0)
         self._parse_ms += _EMA * (spent - self._parse_ms)
         timings.update(child_timings)

@@ -43,7 +43,7 @@ from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -199,11 +199,8 @@ class ParseProcess:
                 raise
             self._seq += 1
 
-    def result(self, cancelled: Callable[[], bool] | None = None) -> Optional[tuple[FrameParse, dict[str, float]]]:
+    def result(self) -> tuple[FrameParse, dict[str, float]]:
         """The parse of the oldest frame in flight, and its ``perception`` and ``parsing`` milliseconds.
-
-        Args:
-            cancelled: polled while waiting; when it returns True, None is returned (the frame stays in flight).
 
         Raises:
             ParseProcessError: when nothing is in flight or the child has gone; the child's error for that frame
@@ -212,10 +209,6 @@ class ParseProcess:
         self._check_open()
         if self.in_flight <= 0:
             raise ParseProcessError("no frame is being parsed")
-        while not self._results.poll(_POLL):
-            if cancelled is not None and cancelled():
-                return None
-            self._check_alive()
         message = self._receive(None)
         self._done += 1
         self._room.release()
