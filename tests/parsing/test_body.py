@@ -14,7 +14,7 @@ from tryon.geometry import RoiMask
 from tryon.parsing import FrameParse
 from tryon.parsing.body import NAMES, BodyOptions, BodyParser, body_masks
 from tryon.parsing.body_pose import BodyPose, PoseEstimator
-from tryon.parsing.classes import CLASS_INDEX
+from tryon.parsing.classes import CLASS_INDEX, FACE_CLASSES
 
 # -- synthetic scenes -----------------------------------------------------------------------------------------------
 
@@ -216,6 +216,22 @@ def test_classes_are_consistent_with_the_face(parsed: dict, name: str):
     # The neck, as labelled (its soft mask runs on under the jaw, where the face's classes win), hangs below the chin.
     neck = np.argwhere(parse.labels() == CLASS_INDEX["neck"])
     assert len(neck) and np.median(neck[:, 0]) > chin
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_the_hair_mask_holds_none_of_the_faces_features(parsed: dict, name: str):
+    # Given the hair mask an API user reads (not the label image, where the face's classes are painted over it)
+    _, parse = parsed[name]
+    hair = parse.mask("hair").astype(np.int32)
+    for feature in FACE_CLASSES:
+        for face in parse.faces:
+            if feature not in face.masks:
+                continue
+            part = face.mask(feature).full(parse.shape).astype(np.int32)
+            # Then, as in a partition, the hair and the feature add up to at most one (the eyes, lips and brows of
+            # dark-haired photos sat at 0.9 in the hair before)
+            over = hair + part - 255
+            assert over.max() <= 2, f"{name}: hair over {feature} by {over.max()} / 255"
 
 
 def test_a_black_top_under_long_black_hair_is_clothes_in_the_middle_of_the_chest(parsed: dict):

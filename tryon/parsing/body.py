@@ -34,6 +34,7 @@ from tryon.geometry import Box, RoiMask
 from tryon.image import to_alpha8
 from tryon.parsing._features import ColourHistogram, colour_bins, covariance
 from tryon.parsing.body_pose import BodyPose, PoseEstimator
+from tryon.parsing.classes import FACE_CLASSES
 from tryon.parsing.frame_parse import Face
 
 __all__ = ["BodyOptions", "BodyParser", "body_masks"]
@@ -617,7 +618,34 @@ def body_masks(
     for name in NAMES:
         alpha = to_alpha8(soft[name])
         out[name] = _upscale(alpha, scale, (h, w))
+    out["hair"] = _without_faces(out["hair"], faces)
     return out
+
+
+def _without_faces(hair: RoiMask, faces: tuple[Face, ...]) -> RoiMask:
+    """The hair less every face class (eyes, brows, lips ... not only the skin), at the frame's resolution.
+
+    The working size is too coarse for the features (an eye is a few working pixels), and a hair mask that holds
+    them would dye the eyes of anyone who uses it as it is.
+    """
+    alpha = None
+    for face in faces:
+        parts = [face.masks[n] for n in FACE_CLASSES if n in face.masks]
+        box = Box(0, 0, 0, 0)
+        for part in parts:
+            box = box.union(part.box)
+        inter = box.intersect(hair.box)
+        if inter.empty:
+            continue
+        union = np.zeros((inter.height, inter.width), np.uint8)
+        for part in parts:
+            if not part.box.intersect(inter).empty:
+                cv2.add(union, part.crop(inter), dst=union)  # a partition: side by side, the classes add up
+        if alpha is None:
+            alpha = hair.alpha.copy()
+        view = alpha[inter.relative_to(hair.box).slices]
+        np.minimum(view, 255 - union, out=view)  # the soft classes add up to at most one
+    return hair if alpha is None else RoiMask(hair.box, alpha).tight(8)
 
 
 class BodyParser:
