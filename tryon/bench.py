@@ -440,8 +440,9 @@ def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None
     )
 
 
-#: Regions whose frame-to-frame change ``stability`` reports.
-FLICKER_REGIONS = ("lips", "face_skin", "left_eye", "right_brow", "lids", "cheeks")
+#: Regions whose frame-to-frame change ``stability`` reports: the face's, then the hair and the person (the default
+#: parser's body classes, whose colour models are learnt afresh on every frame).
+FLICKER_REGIONS = ("lips", "face_skin", "left_eye", "right_brow", "lids", "cheeks", "hair", "person")
 
 
 def _mask_flicker(source: Path, size: tuple[int, int] | None, start: int, stop: int, fps: float) -> dict[str, float]:
@@ -453,7 +454,7 @@ def _mask_flicker(source: Path, size: tuple[int, int] | None, start: int, stop: 
     first = max(0, start - 15)  # a few frames first, to settle the filters
     with (
         _BenchSource(source, None, size) as frames,
-        Pipeline(options=PipelineOptions(mode="video", body="never")) as pipe,
+        Pipeline(options=PipelineOptions(mode="video", body="always")) as pipe,
     ):
         for frame, i in zip(frames, range(stop)):
             if i < first:
@@ -464,7 +465,8 @@ def _mask_flicker(source: Path, size: tuple[int, int] | None, start: int, stop: 
                 continue
             face = parse.faces[0]
             for name in FLICKER_REGIONS:
-                alpha = face.mask(name).full(parse.shape).astype(np.float32)
+                whole = name in ("hair", "person")
+                alpha = (parse.mask(name) if whole else face.mask(name).full(parse.shape)).astype(np.float32)
                 if i > start and name in previous:
                     changes[name].append(float(np.abs(alpha - previous[name]).sum() / max(alpha.sum(), 1.0)))
                 previous[name] = alpha
