@@ -21,8 +21,10 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, Optional, TypeVar
 
@@ -40,6 +42,22 @@ Result = TypeVar("Result")
 
 #: A motion whose every corner of a 2000-pixel frame moves less than this many pixels counts as no motion.
 _STILL_PX = 0.25
+
+
+#: Workers not yet closed: they are closed at exit, before the interpreter tears down what their jobs run on.
+_LIVE: weakref.WeakSet[LatestWorker] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_workers() -> None:
+    """Closes every worker still running, at exit.
+
+    A daemon thread still inside a native runtime (onnxruntime, TFLite) while the interpreter finalizes aborts the
+    process ("terminate called without an active exception"): a script that ends without closing its pipeline
+    would exit with SIGABRT.
+    """
+    for worker in list(_LIVE):
+        worker.close()
 
 
 class LatestWorker(Generic[Job, Result]):
@@ -63,6 +81,7 @@ class LatestWorker(Generic[Job, Result]):
         self._stop = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+        _LIVE.add(self)
 
     def submit(self, job: Job) -> None:
         """Queues ``job``, replacing a queued one that has not started (the one in flight finishes)."""
