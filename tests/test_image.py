@@ -63,6 +63,21 @@ def test_uint16_is_scaled_not_truncated():
     assert to_bgr8(np.full((20, 20), 257 * 100, np.uint16)).max() == 100
 
 
+def test_float_frames_a_little_outside_0_1_saturate():
+    frame = np.full((20, 20, 3), 1.1, np.float32)
+    frame[0, 0] = -0.1  # a resampling overshoot
+    out = to_bgr8(frame)
+    assert out[0, 0].max() == 0 and out[1, 1].min() == 255
+
+
+@pytest.mark.parametrize("dtype", [">u2", ">f4", ">f8"])
+def test_big_endian_frames_are_read_like_native_ones(dtype):
+    native = np.random.default_rng(0).random((20, 20, 3))
+    values = native * 65535 if dtype == ">u2" else native
+    frame = values.astype(dtype)
+    np.testing.assert_array_equal(to_bgr8(frame), to_bgr8(frame.astype(frame.dtype.newbyteorder("="))))
+
+
 def test_bgr8_input_is_returned_as_is():
     frame = np.zeros((20, 30, 3), np.uint8)
     assert to_bgr8(frame) is frame
@@ -78,6 +93,9 @@ def test_bgr8_input_is_returned_as_is():
         (np.zeros((20, 20, 3), np.int64), "dtype"),
         (np.full((20, 20, 3), np.nan, np.float32), "NaN"),
         (np.zeros((20, 20, 3), np.complex64), "dtype"),
+        # 0..255 values in a float frame came out almost white, with no word
+        (np.full((20, 20, 3), 128.0, np.float32), r"values in \[0, 1\], got 128 to 128 \(0\.\.255 values: divide"),
+        (np.full((20, 20, 3), -1.0, np.float64), r"values in \[0, 1\], got -1 to -1$"),
     ],
 )
 def test_bad_frames_are_refused_with_what_came(frame, message):

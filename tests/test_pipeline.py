@@ -99,6 +99,32 @@ def test_render_checks_parse_matches_frame(face_case, pipe):
         pipe.render(face_case.frame[:100, :100], face_case.parse)
 
 
+def test_render_refuses_what_is_not_a_parse(face_case, pipe):
+    with pytest.raises(InputError, match="parse must be a FrameParse, got NoneType"):
+        pipe.render(face_case.frame, None)
+
+
+@pytest.mark.parametrize(
+    ("convert", "message"),
+    [
+        (lambda f: f.astype(np.float32) / 255, r"HxWx3 BGR uint8 frame, got float32"),
+        (lambda f: f[..., 0], r"HxWx3 BGR uint8 frame, got uint8 \(\d+, \d+\)"),
+        (lambda f: np.dstack([f, f[..., :1]]), r"HxWx3 BGR uint8 frame, got uint8 \(\d+, \d+, 4\)"),
+        (lambda f: np.ascontiguousarray(f[::2, ::2]), "parse is for a"),
+        (lambda f: np.lib.stride_tricks.as_strided(f, writeable=False), "read-only"),
+    ],
+)
+def test_a_look_or_an_effect_rendering_directly_refuses_frames_it_cannot_draw_into(face_case, convert, message):
+    # Look.render and Effect.apply draw in place and convert nothing (Pipeline.render does): they gave bare cv2
+    # errors, or painted a resized frame with the wrong parse
+    from tryon.effects import create_effect
+
+    frame = convert(face_case.frame.copy())
+    for render in (Look.load("glam").render, create_effect("lipstick").apply, create_effect("hair_color").apply):
+        with pytest.raises(InputError, match=message):
+            render(frame, face_case.parse)
+
+
 def test_render_in_place_writes_the_frame_itself_and_leaves_read_only_frames_alone(face_case):
     with Pipeline(look="glam", mode="image") as p:
         copied = p.render(face_case.frame, face_case.parse)
@@ -129,6 +155,17 @@ def test_video_mode_keeps_face_ids_across_frames(shared_data):
             ids.append(tuple(f.id for f in p.parse(frame).faces))
     cap.release()
     assert set(ids) == {(0,)}
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "0.5", True])
+def test_a_bad_timestamp_is_refused_and_the_pipeline_goes_on(face_case, bad):
+    with Pipeline(mode="video") as p:
+        assert p.parse(face_case.frame, timestamp=0.0).faces
+        with pytest.raises(InputError, match="timestamp must be a finite number"):
+            p.parse(face_case.frame, timestamp=bad)
+        # One NaN used to turn the smoother's state NaN: every later frame lost its faces
+        assert p.parse(face_case.frame, timestamp=0.1).faces
+        assert p.parse(face_case.frame).faces
 
 
 def test_the_person_mask_alone_is_built_for_a_background_only_look(face_case):

@@ -79,7 +79,7 @@ class Box(NamedTuple):
         return Box(self.x0 - outer.x0, self.y0 - outer.y0, self.x1 - outer.x0, self.y1 - outer.y0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: == on the alpha array is ambiguous
 class RoiMask:
     """A soft mask that is zero outside ``box``: ``alpha`` (uint8, 0..255) covers exactly the box.
 

@@ -29,11 +29,16 @@ MAX_SIDE = 16384
 MAX_PIXELS = 8192 * 8192
 
 
+#: How far outside [0, 1] a float frame may stray (resampling overshoots) and still be taken, saturated.
+_FLOAT_SLACK = 0.25
+
+
 def to_bgr8(frame: object, *, name: str = "frame") -> np.ndarray:
     """Returns ``frame`` as a contiguous HxWx3 BGR uint8 array, converting when needed.
 
     Accepted: HxW (gray), HxWx1, HxWx3 (BGR), HxWx4 (BGRA, alpha dropped) in uint8, uint16 (scaled by 1/257),
-    bool, or float in [0, 1]. The same array is returned when it already fits.
+    bool, or float in [0, 1] (values a little outside it, from resampling, saturate). Either byte order. The same
+    array is returned when it already fits.
 
     Raises:
         InputError: for anything else, naming what came.
@@ -48,6 +53,8 @@ def to_bgr8(frame: object, *, name: str = "frame") -> np.ndarray:
     h, w = arr.shape[:2]
     if min(h, w) < MIN_SIDE or max(h, w) > MAX_SIDE:
         raise InputError(f"{name} must be between {MIN_SIDE} and {MAX_SIDE} pixels a side, got {w}x{h}")
+    if not arr.dtype.isnative:  # big-endian data (from a file or another machine)
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype == np.uint8:
         pass
     elif arr.dtype == np.uint16:
@@ -56,8 +63,12 @@ def to_bgr8(frame: object, *, name: str = "frame") -> np.ndarray:
     elif arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
     elif np.issubdtype(arr.dtype, np.floating):
-        if not np.all(np.isfinite(arr)):
+        lo, hi = float(np.min(arr)), float(np.max(arr))
+        if not (np.isfinite(lo) and np.isfinite(hi)):
             raise InputError(f"{name} holds NaN or infinite values")
+        if lo < -_FLOAT_SLACK or hi > 1.0 + _FLOAT_SLACK:
+            hint = " (0..255 values: divide by 255 first)" if hi > 2.0 else ""
+            raise InputError(f"{name}: a float frame must hold values in [0, 1], got {lo:g} to {hi:g}{hint}")
         arr = to_alpha8(arr)
     else:
         raise InputError(f"{name} dtype must be uint8, uint16, bool or float in [0, 1], got {arr.dtype}")

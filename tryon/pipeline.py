@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -231,8 +232,10 @@ class Pipeline:
             timings: when given, receives the milliseconds spent in ``perception`` and ``parsing``.
             timestamp: the frame's time in seconds (video mode; the monotonic clock when None). Files should
                 pass ``index / fps`` so stabilisation does not depend on processing speed.
-            body: whether to parse the body classes (all of them when True); None decides from the options and
-                the look, and then a parsing model's masks may be limited to the classes the look reads.
+            body: whether to parse the person mask and the body classes (all of them when True); None decides from
+                the options and the look: a look that reads none (makeup alone) gets the faces alone, and a parsing
+                model's masks may be limited to the classes the look reads. A pipeline without a look parses
+                everything.
         """
         return self.parse_perceived(self.perceive(frame, timings, timestamp, body), timings)
 
@@ -274,6 +277,12 @@ class Pipeline:
     ) -> Perceived:
         """:meth:`perceive` with what to get decided beforehand by :meth:`plan` (perhaps in another process)."""
         self._check_open()
+        if timestamp is not None and not (
+            isinstance(timestamp, (int, float, np.integer, np.floating))
+            and not isinstance(timestamp, bool)
+            and math.isfinite(timestamp)
+        ):
+            raise InputError(f"timestamp must be a finite number of seconds, or None, got {timestamp!r}")
         bgr = to_bgr8(frame)
         person = plan.person
         t0 = time.perf_counter()
@@ -361,6 +370,8 @@ class Pipeline:
         Returns:
             The rendered frame: a new array, or ``frame`` itself with ``inplace``.
         """
+        if not isinstance(parse, FrameParse):
+            raise InputError(f"parse must be a FrameParse, got {type(parse).__name__}")
         bgr = to_bgr8(frame)
         if parse.shape != bgr.shape[:2]:
             raise InputError(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tryon.errors import ParseError
+from tryon.errors import InputError, ParseError
 from tryon.geometry import Box, RoiMask
 from tryon.parsing import Face, FrameParse
 from tryon.parsing.classes import CLASSES, class_index, legend
@@ -28,6 +28,39 @@ def test_labels_paint_face_parts_over_skin_and_body():
     assert labels[15, 15] == class_index("face_skin")
     assert labels[95, 5] == class_index("clothes")
     assert labels[5, 110] == class_index("background")
+
+
+def test_the_background_mask_is_what_no_class_claims_as_the_labels_say():
+    soft = RoiMask(Box(40, 10, 60, 30), np.tile(np.linspace(0, 255, 20).astype(np.uint8), (20, 1)))
+    face = Face(0, landmarks(), Box(10, 10, 90, 90), {"face_skin": square(10, 10, 30), "nose": soft})
+    parse = FrameParse((100, 120), (face,), {"hair": square(0, 60, 40, value=200)})
+    background = parse.mask("background")
+    # It was all zeros, though the labels call most of the frame background
+    assert np.array_equal(background >= 128, parse.labels() == class_index("background"))
+    assert background[95, 110] == 255 and background[15, 15] == 0 and background[70, 5] == 55
+
+
+@pytest.mark.parametrize("name", ["lip", "Hair", 123])
+def test_an_unknown_mask_name_is_refused_listing_the_names(name):
+    parse = FrameParse((100, 120), (Face(0, landmarks(), Box(10, 10, 90, 90)),))
+    with pytest.raises(KeyError, match="masks are: background, face_skin"):
+        parse.mask(name)  # it gave all zeros, as for a class that is simply absent
+
+
+@pytest.mark.parametrize("threshold", [0, 256, 300, -1, 0.5, True])
+def test_labels_refuse_a_threshold_outside_1_255(threshold):
+    with pytest.raises(InputError, match=r"threshold must be a whole number in 1\.\.255"):
+        FrameParse((100, 120)).labels(threshold)
+
+
+def test_parses_faces_and_masks_compare_by_identity_and_hash():
+    mask = square(0, 0, 4)
+    face = Face(0, landmarks(), Box(10, 10, 90, 90), {"nose": mask})
+    parse = FrameParse((100, 120), (face,))
+    # == compared their numpy fields, and raised "the truth value of an array ... is ambiguous"
+    assert parse == parse and parse != FrameParse((100, 120), (face,))
+    assert face in [face] and mask != square(0, 0, 4)
+    assert len({parse, face, mask}) == 3
 
 
 @pytest.mark.parametrize(

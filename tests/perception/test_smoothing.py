@@ -89,3 +89,15 @@ def test_a_blink_is_followed_at_once():
 def test_a_deadband_must_not_be_negative():
     with pytest.raises(InputError, match="deadband"):
         OneEuroOptions(deadband=-0.1)
+
+
+def test_frames_a_hair_apart_in_time_restart_the_filter_instead_of_dividing_by_nothing():
+    smoother = LandmarkSmoother()
+    face = base_face()
+    smoother(0, face, 0.0)
+    with np.errstate(all="raise"):  # no overflow, no division by zero
+        out = smoother(0, face + 3.0, 1e-300)
+        # The filter starts afresh from the new landmarks, and goes on smoothing from there
+        assert np.array_equal(out, face + 3.0)
+        later = smoother(0, face + 4.0, 1 / FPS)
+    assert np.all(np.isfinite(later)) and np.all(later[:, 0] >= face[:, 0] + 3.0)

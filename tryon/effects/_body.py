@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from tryon.assets import assets_dir
-from tryon.effects.base import Effect, Patch, unit
+from tryon.effects.base import Effect, Patch, check_target, unit
 from tryon.errors import ImageReadError, LookError, TryOnError
 from tryon.geometry import Box
 from tryon.image import IMAGE_SUFFIXES, read_image
@@ -53,6 +53,7 @@ class BodyEffect(Effect):
 
     def apply(self, frame: np.ndarray, parse: FrameParse) -> np.ndarray:
         """Applies the effect to ``frame`` in place (once, over the frame-level masks) and returns it."""
+        check_target(frame, parse)
         if getattr(self.options, "intensity", 1.0) <= 0:
             return frame
         self.apply_frame(frame, parse)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from tryon.effects.base import Effect, is_blank, unit
+from tryon.effects.base import Effect, check_target, is_blank, unit
 from tryon.geometry import Box, RoiMask
 from tryon.parsing.frame_parse import Face, FrameParse
 from tryon.perception import topology as tp
@@ -563,7 +563,11 @@ def apply_effects(effects: Sequence[Effect], frame: np.ndarray, parse: FramePars
     Each face's skin is read, averaged and written once for the whole run of complexion effects instead of once per
     effect. The result is about that of applying each in turn: the frame is not rounded to 8 bits between them,
     and each face takes the whole run before the next (which shows only where two faces' masks overlap).
+
+    Raises:
+        InputError: for a frame the effects cannot draw into (see :func:`~tryon.effects.base.check_target`).
     """
+    check_target(frame, parse)
     i = 0
     while i < len(effects):
         effect = effects[i]

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from tryon.color import Color
-from tryon.errors import LookError
+from tryon.errors import InputError, LookError
 from tryon.geometry import Box, RoiMask
 from tryon.options import build_options
 from tryon.parsing.frame_parse import Face, FrameParse
@@ -37,6 +37,28 @@ __all__ = [
     "unit",
     "weighted_mean",
 ]
+
+
+def check_target(frame: object, parse: object) -> None:
+    """Refuses what an effect cannot draw into: effects write a writable HxWx3 BGR uint8 frame, in place.
+
+    :meth:`tryon.Pipeline.render` converts other frames (dtypes, layouts, read-only arrays) first.
+
+    Raises:
+        InputError: naming what came.
+    """
+    if not isinstance(parse, FrameParse):
+        raise InputError(f"parse must be a FrameParse, got {type(parse).__name__}")
+    if not (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3):
+        got = f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
+        raise InputError(
+            f"effects draw into an HxWx3 BGR uint8 frame, got {got} (Pipeline.render converts other frames)"
+        )
+    if not frame.flags.writeable:
+        raise InputError("effects draw into the frame in place, and this one is read-only (pass a copy)")
+    if frame.shape[:2] != parse.shape:
+        h, w = parse.shape
+        raise InputError(f"parse is for a {w}x{h} frame, got {frame.shape[1]}x{frame.shape[0]}")
 
 
 class Effect(ABC):
@@ -69,7 +91,12 @@ class Effect(ABC):
         return cls(build_options(cls.Options, data, where or cls.name))
 
     def apply(self, frame: np.ndarray, parse: FrameParse) -> np.ndarray:
-        """Applies the effect to every face of ``parse`` in place and returns ``frame``."""
+        """Applies the effect to every face of ``parse`` in place and returns ``frame``.
+
+        Raises:
+            InputError: for a frame it cannot draw into (see :func:`check_target`).
+        """
+        check_target(frame, parse)
         if getattr(self.options, "intensity", 1.0) <= 0:
             return frame
         for face in parse.faces:

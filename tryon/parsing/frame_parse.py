@@ -8,13 +8,16 @@ from types import MappingProxyType
 
 import numpy as np
 
-from tryon.errors import ParseError
+from tryon.errors import InputError, ParseError
 from tryon.geometry import Box, RoiMask, nearest_centre
-from tryon.parsing.classes import BODY_CLASSES, CLASS_INDEX, FACE_CLASSES, REGIONS
+from tryon.parsing.classes import BODY_CLASSES, CLASS_INDEX, CLASSES, FACE_CLASSES, REGIONS
 
 __all__ = ["Face", "FrameParse"]
 
 NUM_LANDMARKS = 478
+
+#: What :meth:`FrameParse.mask` gives: every class, every effect region, and the person mask.
+_MASK_NAMES: tuple[str, ...] = (*CLASSES, *REGIONS, "person")
 
 
 def _check_masks(masks: Mapping[str, RoiMask], allowed: Iterable[str], owner: str, shape: tuple[int, int]) -> None:
@@ -29,7 +32,7 @@ def _check_masks(masks: Mapping[str, RoiMask], allowed: Iterable[str], owner: st
             raise ParseError(f"{owner}: mask {name!r} box {b} lies outside the frame {shape[1]}x{shape[0]}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: numpy fields make field-wise == ambiguous
 class Face:
     """One face in a frame.
 
@@ -76,7 +79,7 @@ class Face:
         return self.landmarks[:, :2]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # as Face
 class FrameParse:
     """Everything tryon knows about one frame: faces, per-class soft masks, and the person mask.
 
@@ -146,8 +149,26 @@ class FrameParse:
         return FrameParse(self.shape, faces, masks, self.person)
 
     def mask(self, name: str) -> np.ndarray:
-        """A full-frame uint8 soft mask of a class or region, merged over all faces."""
+        """A full-frame uint8 soft mask of a class, an effect region or ``person``, merged over all faces.
+
+        ``background`` is what no class claims: 255 less the strongest class, so it reaches 128 exactly where
+        :meth:`labels` says background. A class that was not parsed (the body classes, for a look that reads none)
+        is all zeros.
+
+        Raises:
+            KeyError: for a name that is none of those, listing them.
+        """
+        if name not in _MASK_NAMES:
+            raise KeyError(f"no mask {name!r}; masks are: {', '.join(_MASK_NAMES)}")
         out = np.zeros(self.shape, np.uint8)
+        if name == "background":
+            for mask in self.masks.values():
+                mask.paste_max(out)
+            for face in self.faces:
+                for part in FACE_CLASSES:
+                    if part in face.masks:
+                        face.masks[part].paste_max(out)
+            return np.subtract(255, out, out=out)
         if name in self.masks:
             self.masks[name].paste_max(out)
         elif name == "person" and self.person is not None:
@@ -163,7 +184,12 @@ class FrameParse:
 
         Body classes are painted first, then each face's classes in :data:`FACE_CLASSES` order, each where its
         soft mask reaches ``threshold``; later classes win, so a parser keeps them consistent.
+
+        Raises:
+            InputError: for a ``threshold`` that is not a whole number in 1..255.
         """
+        if not isinstance(threshold, (int, np.integer)) or isinstance(threshold, bool) or not 1 <= threshold <= 255:
+            raise InputError(f"threshold must be a whole number in 1..255, got {threshold!r}")
         out = np.zeros(self.shape, np.uint8)
 
         def paint(name: str, mask: RoiMask) -> None:

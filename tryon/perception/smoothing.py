@@ -55,6 +55,10 @@ class OneEuroOptions:
             raise InputError(f"deadband must be zero or positive, got {self.deadband!r}")
 
 
+#: Frames closer in time than this (seconds) restart the filter: the speed over so short a step means nothing.
+_MIN_DT = 1e-4
+
+
 def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
     tau = 1.0 / (2.0 * math.pi * cutoff)
     return 1.0 / (1.0 + tau / dt)
@@ -92,7 +96,7 @@ class LandmarkSmoother:
         """Returns the smoothed landmarks of ``face_id`` at time ``t`` (seconds)."""
         o = self.options
         state = self._states.get(face_id)
-        if state is None or t <= state.t:
+        if state is None or not t - state.t >= _MIN_DT:  # the first frame, time gone back, or no time passed
             self._states[face_id] = _State(landmarks.copy(), np.zeros_like(landmarks), t)
             return landmarks.copy()
         dt = t - state.t
