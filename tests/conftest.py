@@ -21,6 +21,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The library finds models through TRYON_MODELS_DIR (else ~/.cache/tryon/models): when it is unset and ../shared
+# holds the models, the tests' default is the library's too, or the model tests could not find what they use.
+if not os.environ.get("TRYON_MODELS_DIR") and (REPO.parent / "shared" / "models").is_dir():
+    os.environ["TRYON_MODELS_DIR"] = str(REPO.parent / "shared" / "models")
+
+
+def restore_ctrl_c() -> None:
+    """A ``preexec_fn``: Ctrl+C back to its default in the child, though a shell's background job ignores it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 def _root(var: str, default: Path) -> Path | None:
     value = os.environ.get(var)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import _strict, need_file
+from tests.conftest import _strict, need_file, restore_ctrl_c
 from tests.effects.helpers import lab_distance_to, outside_unchanged
 from tryon import __version__
 from tryon.cli.main import main
@@ -209,6 +209,7 @@ def test_ctrl_c_finishes_the_video_and_exits_130(tmp_path, shared_data):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=restore_ctrl_c,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (out_path.exists() and out_path.stat().st_size > 50_000):
@@ -690,6 +691,7 @@ def test_ctrl_c_in_a_folder_run_says_how_many_photos_were_done_and_exits_130(tmp
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=restore_ctrl_c,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (dst / "00.jpg").exists():

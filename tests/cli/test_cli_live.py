@@ -9,11 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
+import pytest
 
-from tests.conftest import need_file
+from tests.conftest import need_file, restore_ctrl_c
 from tests.live.helpers import RecordingBackend
 from tryon.cli.common import EXIT_OK
 from tryon.cli.main import main
@@ -21,6 +22,18 @@ from tryon.image import read_image
 from tryon.pipeline import Pipeline
 
 PHOTO = "faces/deepface_img2.jpg"
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_raises() -> Iterator[None]:
+    """Ctrl+C raises KeyboardInterrupt here, as in a terminal, even when pytest runs as a background job.
+
+    A shell starts background jobs with SIGINT ignored: the command under test then never stopped, and its camera
+    kept every frame until the machine ran out of memory.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def interrupt_when(ready: Callable[[], bool], limit: float = 60.0) -> threading.Thread:
@@ -103,6 +116,7 @@ def test_demo_runs_in_a_window_until_ctrl_c(shared_data, xvfb, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "tryon", "demo", "--source", str(photo), "--snapshots", str(tmp_path / "snaps")],
         env={**os.environ, "DISPLAY": xvfb},
+        preexec_fn=restore_ctrl_c,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
