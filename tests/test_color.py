@@ -52,3 +52,28 @@ def test_color_parse_accepts_sequences_and_colors():
     c = Color.parse([10, 20, 30])
     assert c.bgr == (30, 20, 10)
     assert Color.parse(c) is c
+
+
+@pytest.mark.parametrize("bad", [[0.5, 0.5, 0.5], [1.5, 0, 0], [255.0, 0, 0], [True, 0, 0], ["a", 0, 0], [None, 0, 0]])
+def test_a_colour_list_must_hold_three_whole_numbers(bad):
+    with pytest.raises(InputError, match=r"3 whole numbers in 0\.\.255 \(not fractions or true/false\)"):
+        Color.parse(bad)
+
+
+def test_channels_refuse_booleans_and_accept_numpy_integers():
+    with pytest.raises(InputError, match="channel r"):
+        Color(True, 0, 0)
+    assert Color.parse(np.array([1, 2, 3]).tolist()).hex == "#010203"
+    assert Color.parse((np.uint8(1), np.int64(2), 3)).hex == "#010203"
+
+
+def test_messages_quote_a_huge_value_briefly():
+    huge = [["lol"] * 9] * 9
+    for _ in range(6):
+        huge = [huge] * 9  # a repr of hundreds of megabytes, built lazily by sharing
+    with pytest.raises(InputError) as info:
+        Color.parse(huge)
+    assert len(str(info.value)) < 200
+    with pytest.raises(InputError) as info:
+        Color.from_hex("#" + "0" * 100_000)
+    assert len(str(info.value)) < 200

@@ -7,6 +7,7 @@ for float32 input in [0, 1].
 from __future__ import annotations
 
 import re
+import reprlib
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,10 +16,30 @@ import numpy as np
 
 from tryon.errors import InputError
 
-__all__ = ["Color", "bgr_to_lab", "lab_to_bgr"]
+__all__ = ["Color", "bgr_to_lab", "lab_to_bgr", "short_repr"]
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 _HEX3 = re.compile(r"^#?([0-9a-fA-F]{3})$")
+
+# Error messages quote the user's value: reprlib keeps that short (and cheap) however large or deep the value is.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 2, 6, 6, 4
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 76
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters (containers shown to two levels), for error messages.
+
+    Every message that quotes a user's value uses it, so a huge or deeply nested value (a YAML "billion laughs")
+    cannot make a message of megabytes.
+    """
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _is_channel(value: object) -> bool:
+    """Whether ``value`` is a whole number in 0..255 (an int or numpy integer, not a bool)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= int(value) <= 255
 
 
 @dataclass(frozen=True)
@@ -37,34 +58,43 @@ class Color:
     def __post_init__(self) -> None:
         for name in ("r", "g", "b"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or not 0 <= int(value) <= 255:
-                raise InputError(f"colour channel {name} must be an integer in 0..255, got {value!r}")
+            if not _is_channel(value):
+                raise InputError(f"colour channel {name} must be an integer in 0..255, got {short_repr(value)}")
 
     @classmethod
     def from_hex(cls, text: str) -> Color:
         """Builds a colour from ``#RRGGBB`` (or ``RRGGBB``, ``#RGB``)."""
         if not isinstance(text, str):
-            raise InputError(f"colour must be a hex string like '#B0123F', got {text!r}")
+            raise InputError(f"colour must be a hex string like '#B0123F', got {short_repr(text)}")
         match = _HEX.match(text.strip())
         if match:
             digits = match.group(1)
         else:
             short = _HEX3.match(text.strip())
             if not short:
-                raise InputError(f"colour must be a hex string like '#B0123F', got {text!r}")
+                raise InputError(f"colour must be a hex string like '#B0123F', got {short_repr(text)}")
             digits = "".join(c * 2 for c in short.group(1))
         return cls(int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16))
 
     @classmethod
     def parse(cls, value: object) -> Color:
-        """Accepts a :class:`Color`, a hex string or an ``[r, g, b]`` sequence."""
+        """Accepts a :class:`Color`, a hex string or an ``[r, g, b]`` list of three whole numbers in 0..255.
+
+        Raises:
+            InputError: for anything else, including fractions (``[0.5, 0.5, 0.5]``) and booleans in a list.
+        """
         if isinstance(value, Color):
             return value
         if isinstance(value, str):
             return cls.from_hex(value)
         if isinstance(value, (list, tuple)) and len(value) == 3:
-            return cls(*(int(v) for v in value))
-        raise InputError(f"colour must be '#RRGGBB' or [r, g, b], got {value!r}")
+            if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+                return cls(*(int(v) for v in value))  # which names a channel out of range
+            raise InputError(
+                "colour [r, g, b] must be 3 whole numbers in 0..255 (not fractions or true/false), or '#RRGGBB'; "
+                f"got {short_repr(value)}"
+            )
+        raise InputError(f"colour must be '#RRGGBB' or [r, g, b], got {short_repr(value)}")
 
     @property
     def hex(self) -> str:

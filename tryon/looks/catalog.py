@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from tryon.assets import assets_dir
-from tryon.color import Color
+from tryon.color import Color, short_repr
 from tryon.errors import CatalogError, InputError
 
 __all__ = ["CATEGORIES", "FINISHES", "Catalog", "Product"]
@@ -95,17 +95,17 @@ class Product:
                 raise CatalogError(f"{where}: missing field {key!r}")
         for key in _FIELDS:
             if key in data and not isinstance(data[key], str):
-                raise CatalogError(f"{where}.{key}: must be text, got {data[key]!r}")
+                raise CatalogError(f"{where}.{key}: must be text, got {short_repr(data[key])}")
         sku = data["sku"]
         if not _SKU.match(sku):
-            raise CatalogError(f"{where}.sku: {sku!r} must be upper-case letters and digits joined by '-'")
+            raise CatalogError(f"{where}.sku: {short_repr(sku)} must be upper-case letters and digits joined by '-'")
         if data["category"] not in CATEGORIES:
             raise CatalogError(
-                f"{where}.category: {data['category']!r} is not allowed; allowed: {', '.join(CATEGORIES)}"
+                f"{where}.category: {short_repr(data['category'])} is not allowed; allowed: {', '.join(CATEGORIES)}"
             )
         finish = data.get("finish")
         if finish is not None and finish not in FINISHES:
-            raise CatalogError(f"{where}.finish: {finish!r} is not allowed; allowed: {', '.join(FINISHES)}")
+            raise CatalogError(f"{where}.finish: {short_repr(finish)} is not allowed; allowed: {', '.join(FINISHES)}")
         try:
             color = Color.from_hex(data["hex"])
         except InputError as exc:
@@ -168,7 +168,7 @@ class Catalog:
         """
         product = self._products.get(sku.strip().upper()) if isinstance(sku, str) else None
         if product is None:
-            raise CatalogError(f"unknown SKU {sku!r}")
+            raise CatalogError(f"unknown SKU {short_repr(sku)}")
         return product
 
     def find(self, category: str | None = None, brand: str | None = None) -> list[Product]:
@@ -178,7 +178,7 @@ class Catalog:
             CatalogError: for an unknown category, listing the valid ones.
         """
         if category is not None and category not in CATEGORIES:
-            raise CatalogError(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
+            raise CatalogError(f"unknown category {short_repr(category)}; allowed: {', '.join(CATEGORIES)}")
         return [
             p
             for p in self._products.values()

@@ -24,10 +24,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from tryon.color import Color
+from tryon.color import Color, short_repr
 from tryon.effects._skin import apply_effects
 from tryon.effects.base import EFFECTS, Effect
-from tryon.errors import LookError
+from tryon.errors import InputError, LookError
 from tryon.looks.loader import LOOK_SUFFIXES, read_look_file, resolve_look
 from tryon.looks.overrides import apply_override
 from tryon.looks.spec import build_effect, merge_options, normalize_look
@@ -60,6 +60,36 @@ class Look:
     # The look as plain data in normal form (see tryon.looks.spec); derived from ``effects`` when not given.
     spec: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        """Checks the fields' types (a list of effects is kept as a tuple).
+
+        Raises:
+            InputError: for a field of the wrong type, such as an effect given by name rather than built.
+        """
+        if not isinstance(self.name, str):
+            raise InputError(f"Look: name must be text, got {short_repr(self.name)}")
+        where = f"Look {short_repr(self.name)}"
+        if isinstance(self.effects, list):
+            object.__setattr__(self, "effects", tuple(self.effects))
+        if not isinstance(self.effects, tuple) or not all(isinstance(e, Effect) for e in self.effects):
+            raise InputError(
+                f"{where}: effects must be a tuple of effects, such as (tryon.create_effect('lipstick'),); "
+                f"got {short_repr(self.effects)} (Look.from_dict takes effects by name)"
+            )
+        if not isinstance(self.faces, Mapping) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 0 and isinstance(look, Look)
+            for i, look in self.faces.items()
+        ):
+            raise InputError(
+                f"{where}: faces must map face ids 0, 1, ... to Look objects; got {short_repr(self.faces)} "
+                "(Look.from_dict takes looks by name)"
+            )
+        for key in ("description", "source"):
+            if not isinstance(getattr(self, key), str):
+                raise InputError(f"{where}: {key} must be text, got {short_repr(getattr(self, key))}")
+        if self.spec is not None and not isinstance(self.spec, Mapping):
+            raise InputError(f"{where}: spec must be a mapping or None, got {short_repr(self.spec)}")
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "<dict>") -> Look:
         """Builds and validates a look from plain data.
@@ -90,20 +120,38 @@ class Look:
         look = cls.from_dict(read_look_file(path), str(path))
         return look.with_overrides(overrides) if overrides else look
 
-    def with_overrides(self, overrides: Sequence[str]) -> Look:
+    def with_overrides(self, overrides: Sequence[str] | str) -> Look:
         """A copy with overrides applied in order, such as ``["lipstick.color=#9E1B32", "blush=off"]``.
 
         See :mod:`tryon.looks.overrides` for the forms.
 
+        Args:
+            overrides: a list (or any sequence) of override texts; a single text is one override.
+
         Raises:
-            LookError: for a malformed override (saying the expected forms) or a bad value.
+            LookError: for overrides that are not texts (None, bytes, numbers...), a malformed override (saying the
+                expected forms) or a bad value.
         """
         if isinstance(overrides, str):
             overrides = [overrides]
+        if not isinstance(overrides, Sequence) or isinstance(overrides, (bytes, bytearray)):
+            raise LookError(
+                f"{self.source}: overrides must be a list of texts such as ['lipstick.color=#9E1B32'], "
+                f"got {short_repr(overrides)}"
+            )
+        for i, text in enumerate(overrides):
+            if not isinstance(text, str):
+                raise LookError(
+                    f"{self.source}: overrides[{i}] must be a text such as 'lipstick.color=#9E1B32', "
+                    f"got {short_repr(text)}"
+                )
         look = self
         for text in overrides:
-            spec = apply_override(look._spec(), text)
-            look = Look._build(spec, self.source, f"{self.source} (override {text!r})")
+            try:
+                spec = apply_override(look._spec(), text)
+            except LookError as exc:
+                raise LookError(f"{self.source}: {exc}") from None
+            look = Look._build(spec, self.source, f"{self.source} (override {short_repr(text)})")
         return look
 
     def render(self, frame: np.ndarray, parse: FrameParse) -> np.ndarray:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from tryon.color import short_repr
 from tryon.effects.base import EFFECTS
 from tryon.errors import LookError
 from tryon.looks.loader import is_look_file
@@ -45,7 +46,7 @@ def apply_override(spec: dict[str, Any], text: str) -> dict[str, Any]:
     """
 
     def fail(why: str) -> NoReturn:
-        raise LookError(f"override {text!r}: {why}; expected {OVERRIDE_FORMS}")
+        raise LookError(f"override {short_repr(text)}: {why}; expected {OVERRIDE_FORMS}")
 
     if not isinstance(text, str):
         fail("must be text")
@@ -68,11 +69,13 @@ def apply_override(spec: dict[str, Any], text: str) -> dict[str, Any]:
 def _effect(effects: dict[str, Any], parts: list[str], value: str, text: str, fail: Fail, keep_off: bool) -> None:
     name = parts[0]
     if name not in EFFECTS:
-        raise LookError(f"override {text!r}: unknown effect {name!r}; valid effects: {', '.join(EFFECTS)}")
+        raise LookError(
+            f"override {short_repr(text)}: unknown effect {short_repr(name)}; valid effects: {', '.join(EFFECTS)}"
+        )
     if len(parts) == 1:
         state = switch(value)
         if state is None:
-            fail(f"{name}= takes on or off, got {value!r}")
+            fail(f"{name}= takes on or off, got {short_repr(value)}")
         if state:
             if not isinstance(effects.get(name), dict):
                 effects[name] = {}
@@ -85,7 +88,7 @@ def _effect(effects: dict[str, Any], parts: list[str], value: str, text: str, fa
         options = current if isinstance(current, dict) else {}
         effects[name] = merge_options(name, options, {parts[1]: None if value.lower() in ("none", "null") else value})
     else:
-        fail(f"too many dots in {'.'.join(parts)!r}")
+        fail(f"too many dots in {short_repr('.'.join(parts))}")
 
 
 def _face(spec: dict[str, Any], parts: list[str], value: str, text: str, fail: Fail) -> None:

@@ -19,7 +19,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from tryon.color import Color
+from tryon.color import Color, short_repr
 from tryon.effects.base import EFFECTS, Effect, effect_class
 from tryon.errors import LookError
 from tryon.looks.catalog import CATEGORIES, Catalog
@@ -42,9 +42,49 @@ _ON = frozenset({"on", "true", "yes"})
 _OFF = frozenset({"off", "false", "no"})
 _QUOTE_HINT = 'a colour left empty? In YAML an unquoted # starts a comment: write color: "#9E1B32"'
 
+# Limits on look data, checked before anything else reads it (a look's deepest value, such as
+# faces.1.effects.lipstick.color[0], is 6 levels down; the built-in looks hold under 100 values).
+MAX_DEPTH = 12
+MAX_VALUES = 10_000  # YAML aliases counted each time they are used, so a "billion laughs" file stops here
+MAX_KEY = 100
+MAX_TEXT = 4096
+
 
 def _kind(value: object) -> str:
-    return "nothing" if value is None else f"a {type(value).__name__} ({value!r})"
+    return "nothing" if value is None else f"a {type(value).__name__} ({short_repr(value)})"
+
+
+def _check_size(data: object, where: str) -> None:
+    """Refuses look data too deep, too large, or with too long a name or text (see the limits above).
+
+    It visits at most :data:`MAX_VALUES` values, so it is quick whatever the data (even self-referential), and
+    every later message may quote the data's values.
+
+    Raises:
+        LookError: naming ``where`` and the field path at fault.
+    """
+    count = 1
+    stack: list[tuple[object, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        field = path.partition("[")[0]  # the field the file names, not the list items inside it
+        at = f"{where}: {field}" if field else where
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise LookError(f"{at}: a text of {len(value)} characters; at most {MAX_TEXT} are allowed")
+        if not isinstance(value, (Mapping, list, tuple)):
+            continue
+        count += len(value)
+        if count > MAX_VALUES:
+            raise LookError(f"{at}: too large: over {MAX_VALUES} values (each use of a YAML alias counts)")
+        if depth >= MAX_DEPTH:
+            raise LookError(f"{at}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if len(str(key)) > MAX_KEY:
+                    raise LookError(f"{at}: the name {short_repr(key)} is over {MAX_KEY} characters long")
+                stack.append((item, f"{path}.{key}" if path else str(key), depth + 1))
+        else:
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
 def switch(value: object) -> bool | None:
@@ -68,7 +108,7 @@ def parse_face_id(key: object, where: str) -> int:
     """
     if isinstance(key, int) and not isinstance(key, bool) and key >= 0:
         return key
-    if isinstance(key, str) and key.strip().isdigit():
+    if isinstance(key, str) and key.strip().isdecimal():  # not isdigit: int() refuses "²"
         return int(key)
     raise LookError(
         f"{where}.{key}: a face id must be a whole number 0, 1, ... (faces are numbered in order of appearance)"
@@ -132,7 +172,7 @@ def normalize_effects(value: object, where: str, keep_off: bool) -> dict[str, An
             raise LookError(f"{at}: must be a mapping of options, or on/off, got {_kind(options)}")
         for key in options:
             if not isinstance(key, str):
-                raise LookError(f"{at}: option names must be text, got {key!r}")
+                raise LookError(f"{at}: option names must be text, got {short_repr(key)}")
         out[name] = dict(options)
     return {name: out[name] for name in EFFECTS if name in out}
 
@@ -187,6 +227,7 @@ def normalize_look(data: object, source: str, default_name: str) -> dict[str, An
     """
     if not isinstance(data, Mapping):
         raise LookError(f"{source}: a look must be a mapping with keys {', '.join(TOP_KEYS)}; got {_kind(data)}")
+    _check_size(data, source)
     unknown = [k for k in data if k not in TOP_KEYS]
     if unknown:
         raise LookError(f"{source}: {unknown[0]}: unknown key; allowed: {', '.join(TOP_KEYS)}")
@@ -225,9 +266,12 @@ def build_effect(name: str, options: Mapping[str, Any], where: str) -> Effect:
     try:
         return cls.from_dict(data, where)
     except LookError as exc:
+        message = str(exc)
+        if not message.startswith(where):  # the effect's own check (an unreadable image) knows only its name
+            message = where + message[len(name) :] if message.startswith(f"{name}.") else f"{where}: {message}"
         if any(value is None for value in data.values()):
-            raise LookError(f"{exc} ({_QUOTE_HINT})") from None
-        raise
+            message = f"{message} ({_QUOTE_HINT})"
+        raise LookError(message) from None
 
 
 def _product_options(cls: type[Effect], name: str, key: str, target: str, sku: object, where: str) -> dict[str, Any]:
@@ -236,7 +280,7 @@ def _product_options(cls: type[Effect], name: str, key: str, target: str, sku: o
     nearest = difflib.get_close_matches(str(sku).upper(), [p.sku for p in catalog.find(name)], n=5, cutoff=0.0)
     hint = f"{name} SKUs include {', '.join(nearest)} (`tryon catalog {name}` lists them all)"
     if not isinstance(sku, str) or sku not in catalog:
-        raise LookError(f"{where}: unknown SKU {sku!r}; {hint}")
+        raise LookError(f"{where}: unknown SKU {short_repr(sku)}; {hint}")
     product = catalog.get(sku)
     if product.category != name:
         raise LookError(
