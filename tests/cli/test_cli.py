@@ -199,18 +199,23 @@ def test_apply_video_writes_the_frames_and_changes_the_lips(capsys, tmp_path, vi
     assert diff[far].mean() < 3  # away from the face only the video coding differs
 
 
-def test_ctrl_c_finishes_the_video_and_exits_130(tmp_path, shared_data):
-    source = need_file(shared_data / "videos" / "driving_d10.mp4")  # 448 frames: long enough to interrupt
-    out_path = tmp_path / "out.mp4"
+def start_tryon(*args: str) -> subprocess.Popen[str]:
+    """``python -m tryon ARGS`` in a process of its own, as a user runs it, ready for Ctrl+C (SIGINT)."""
     env = {k: v for k, v in os.environ.items() if k != "TRYON_DEBUG"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tryon", "apply", str(source), "-o", str(out_path), "--look", "glam"],
+    return subprocess.Popen(
+        [sys.executable, "-m", "tryon", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
         preexec_fn=restore_ctrl_c,
     )
+
+
+def test_ctrl_c_finishes_the_video_and_exits_130(tmp_path, shared_data):
+    source = need_file(shared_data / "videos" / "driving_d10.mp4")  # 448 frames: long enough to interrupt
+    out_path = tmp_path / "out.mp4"
+    proc = start_tryon("apply", str(source), "-o", str(out_path), "--look", "glam")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (out_path.exists() and out_path.stat().st_size > 50_000):
         time.sleep(0.05)
@@ -684,15 +689,7 @@ def test_ctrl_c_in_a_folder_run_says_how_many_photos_were_done_and_exits_130(tmp
     src.mkdir()
     for i in range(12):
         shutil.copy(small_photo, src / f"{i:02}.jpg")
-    env = {k: v for k, v in os.environ.items() if k != "TRYON_DEBUG"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tryon", "apply", str(src), "-o", str(dst)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=restore_ctrl_c,
-    )
+    proc = start_tryon("apply", str(src), "-o", str(dst))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (dst / "00.jpg").exists():
         time.sleep(0.02)
