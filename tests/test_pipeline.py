@@ -157,6 +157,45 @@ def test_video_mode_keeps_face_ids_across_frames(shared_data):
     assert set(ids) == {(0,)}
 
 
+def _landmark_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a[:, :2] - b[:, :2]).mean())
+
+
+def test_reset_at_a_cut_meshes_the_new_face_afresh(shared_data):
+    import cv2
+
+    names = ("deepface_img12.jpg", "deepface_img24.jpg")
+    first, second = (cv2.resize(read_image(need_file(shared_data / "faces" / n)), (640, 480)) for n in names)
+    with Pipeline(mode="image") as still:
+        expected = still.parse(second).faces[0].landmarks
+    with Pipeline(mode="video") as p:
+        for i in range(3):
+            p.parse(first, timestamp=i / 30)
+        p.reset()
+        faces = p.parse(second, timestamp=0.1).faces
+        # Without the reset the mesh looked where the last face was first (19 px off) and the smoother blended
+        assert [f.id for f in faces] == [0]
+        assert _landmark_error(faces[0].landmarks, expected) < 0.5
+        with pytest.raises(InputError, match="closed"):
+            p.close()
+            p.reset()
+
+
+def test_a_stream_that_changes_resolution_keeps_its_face_ids(face_case):
+    import cv2
+
+    frames = [cv2.resize(face_case.frame, size) for size in [(640, 480)] * 2 + [(960, 720)] * 2 + [(480, 360)] * 2]
+    with Pipeline(mode="image") as still:
+        expected = [still.parse(frame).faces[0].landmarks for frame in frames]
+    with Pipeline(mode="video") as p:
+        for i, frame in enumerate(frames):
+            parse = p.parse(frame, timestamp=i / 30, body=True)
+            assert [f.id for f in parse.faces] == [0], frame.shape
+            assert parse.mask("person").shape == frame.shape[:2]
+            # The smoother restarts: the face is where this frame shows it (blended with the last size: 1.1 px off)
+            assert _landmark_error(parse.faces[0].landmarks, expected[i]) < 0.001 * frame.shape[1], frame.shape
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), "0.5", True])
 def test_a_bad_timestamp_is_refused_and_the_pipeline_goes_on(face_case, bad):
     with Pipeline(mode="video") as p:

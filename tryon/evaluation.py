@@ -123,14 +123,19 @@ class RegionScore:
     fn: int = 0
 
     @property
-    def iou(self) -> float:
-        d = self.tp + self.fp + self.fn
-        return self.tp / d if d else 1.0
+    def scored(self) -> bool:
+        """Whether the ground truth holds the region at all; without it IoU and F1 are undefined."""
+        return self.tp + self.fn > 0
 
     @property
-    def f1(self) -> float:
-        d = 2 * self.tp + self.fp + self.fn
-        return 2 * self.tp / d if d else 1.0
+    def iou(self) -> float | None:
+        """Intersection over union, or None when the ground truth never holds the region."""
+        return self.tp / (self.tp + self.fp + self.fn) if self.scored else None
+
+    @property
+    def f1(self) -> float | None:
+        """F1 (Dice), or None when the ground truth never holds the region."""
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.scored else None
 
 
 @dataclass
@@ -142,16 +147,31 @@ class EvalReport:
     regions: dict[str, RegionScore] = field(default_factory=dict)
 
     @property
-    def mean_f1(self) -> float:
-        return float(np.mean([r.f1 for r in self.regions.values()])) if self.regions else 0.0
+    def unscored(self) -> list[str]:
+        """The regions the ground truth never holds: left out of the mean."""
+        return [name for name, score in self.regions.items() if not score.scored]
+
+    @property
+    def mean_f1(self) -> float | None:
+        """The mean F1 of the scored regions (None when there are none)."""
+        scores = [r.f1 for r in self.regions.values() if r.f1 is not None]
+        return float(np.mean(scores)) if scores else None
 
     def as_dict(self) -> dict[str, object]:
+        """The JSON form: ``{"dataset", "images", "regions": {name: {"iou", "f1"}}, "mean_f1"}``.
+
+        A region with no ground-truth pixels has ``null`` scores and is left out of ``mean_f1``.
+        """
         return {
             "dataset": self.dataset,
             "images": self.images,
-            "regions": {k: {"iou": round(v.iou, 4), "f1": round(v.f1, 4)} for k, v in self.regions.items()},
-            "mean_f1": round(self.mean_f1, 4),
+            "regions": {k: {"iou": _round(v.iou), "f1": _round(v.f1)} for k, v in self.regions.items()},
+            "mean_f1": _round(self.mean_f1),
         }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def score_labels(pred: np.ndarray, gt: np.ndarray, dataset: Dataset, report: EvalReport) -> None:
@@ -182,4 +202,12 @@ def evaluate(
         report.images += 1
         if progress is not None:
             progress(photo.name)
+    for name in report.unscored:
+        log.warning(
+            "%s: no ground-truth pixels of %r in %d images: not scored (%d pixels predicted)",
+            dataset.name,
+            name,
+            report.images,
+            report.regions[name].fp,
+        )
     return report

@@ -202,6 +202,7 @@ class Pipeline:
         )
         self._frames = 0
         self._last_person: np.ndarray | None = None
+        self._shape: tuple[int, int] | None = None  # the last frame's (height, width), in video mode
         self._closed = False
 
     @staticmethod
@@ -298,6 +299,12 @@ class Pipeline:
         self._last_person = perception.person if person else None
         self._frames += 1
         if self.options.mode == "video":
+            shape = (bgr.shape[0], bgr.shape[1])
+            if self._shape is not None and shape != self._shape:  # the stream changed resolution
+                self._tracker.rescale(self._shape, shape)
+                if self._smoother is not None:  # its state is in the old frame's pixels
+                    self._smoother.reset()
+            self._shape = shape
             ids = self._tracker.assign(perception.landmarks)
             if self._smoother is not None:
                 t = time.monotonic() if timestamp is None else timestamp
@@ -395,6 +402,23 @@ class Pipeline:
         """
         bgr = to_bgr8(frame)
         return self.render(bgr, self.parse(bgr, timings, timestamp), timings)
+
+    def reset(self) -> None:
+        """Starts afresh, as for a new stream: call it at a scene cut or before unrelated frames.
+
+        Forgets the face ids, the landmark smoothing, MediaPipe's tracking, the carried person mask and the
+        parser's memory (colour models, a model's carried masks). A video pipeline fed unrelated frames without it
+        meshes each new face where the last one was first, and smooths the landmarks across the cut.
+        """
+        self._check_open()
+        self._perception.reset()
+        self._tracker.reset()
+        if self._smoother is not None:
+            self._smoother.reset()
+        self._parser.reset()
+        self._frames = 0
+        self._last_person = None
+        self._shape = None
 
     def _check_open(self) -> None:
         if self._closed:

@@ -74,8 +74,10 @@ def reports(shared_data: Path, pipe: Pipeline) -> dict[str, EvalReport]:
 def test_region_f1_reaches_its_target(reports, dataset, region, minimum):
     report = reports[dataset]
     score = report.regions[region]
-    summary = {name: round(r.f1, 3) for name, r in report.regions.items()}
-    assert score.f1 >= minimum, f"{dataset} {region} F1 {score.f1:.3f} < {minimum} ({report.images} images: {summary})"
+    summary = {name: r.f1 and round(r.f1, 3) for name, r in report.regions.items()}
+    assert score.f1 is not None and score.f1 >= minimum, (
+        f"{dataset} {region} F1 {score.f1:.3f} < {minimum} ({report.images} images: {summary})"
+    )
 
 
 def test_every_image_was_scored(reports):

@@ -34,3 +34,18 @@ def test_a_jump_larger_than_the_face_is_a_new_face():
     tracker = FaceTracker()
     tracker.assign((face_at(100, 100),))
     assert tracker.assign((face_at(900, 600),)) == [1]
+
+
+def test_faces_keep_their_ids_when_the_stream_changes_resolution():
+    tracker = FaceTracker()
+    assert tracker.assign((face_at(200, 150), face_at(500, 150))) == [0, 1]
+    # The same view at twice the size: in pixels both faces moved further than their own size
+    tracker.rescale((480, 640), (960, 1280))
+    assert tracker.assign((face_at(1000, 300, 200), face_at(400, 300, 200))) == [1, 0]
+
+
+def test_reset_forgets_every_face():
+    tracker = FaceTracker()
+    tracker.assign((face_at(100, 100), face_at(400, 100)))
+    tracker.reset()
+    assert tracker.assign((face_at(400, 100),)) == [0]

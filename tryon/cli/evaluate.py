@@ -37,13 +37,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
 
 
 def format_table(reports: list[EvalReport]) -> str:
-    """One table for all datasets: a row per region (IoU, F1), then each dataset's mean F1."""
+    """One table for all datasets: a row per region (IoU, F1), then each dataset's mean F1.
+
+    A region the ground truth never holds shows ``-`` (no ground truth) and is left out of the mean.
+    """
     rows: list[tuple[str, ...]] = [("dataset", "images", "region", "IoU", "F1")]
     for report in reports:
         for name, score in report.regions.items():
-            rows.append((report.dataset, str(report.images), name, f"{score.iou:.4f}", f"{score.f1:.4f}"))
-        rows.append((report.dataset, str(report.images), "mean", "", f"{report.mean_f1:.4f}"))
+            rows.append((report.dataset, str(report.images), name, _figure(score.iou), _figure(score.f1)))
+        rows.append((report.dataset, str(report.images), "mean", "", _figure(report.mean_f1)))
     return table(rows, right=(1, 3, 4))
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def run(args: argparse.Namespace) -> int:

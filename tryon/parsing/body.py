@@ -681,6 +681,13 @@ class BodyParser:
         self._frames += 1
         return body_masks(frame, faces, person, self.options, pose)
 
+    def reset(self) -> None:
+        """Forgets the last pose and the tracked person (a new stream, or a cut)."""
+        self._last = None
+        self._frames = 0
+        if self._pose is not None:
+            self._pose.reset()
+
     def close(self) -> None:
         """Releases the pose graph; safe to call twice."""
         if self._pose is not None:

@@ -100,6 +100,12 @@ class PoseEstimator:
         visibility = np.array([p.visibility for p in lm], np.float32)
         return BodyPose((h, w), points, np.clip(visibility, 0.0, 1.0))
 
+    def reset(self) -> None:
+        """Forgets the tracked person (a new stream, or a cut)."""
+        if self._closed:
+            raise InputError("this PoseEstimator is closed")
+        self._pose.reset()
+
     def close(self) -> None:
         """Releases the MediaPipe graph; safe to call twice."""
         if not self._closed:

@@ -755,8 +755,9 @@ class ModelFrameParser:
         return True if self._worker is None else self._worker.wait(timeout)
 
     def reset(self) -> None:
-        """Forgets the last frame (a new stream, or a cut)."""
+        """Forgets the last frame and the faces' colour models (a new stream, or a cut)."""
         self._restart()
+        self._landmarks.reset()
 
     def close(self) -> None:
         """Stops the background model (joining its thread) and releases the model; safe to call twice."""

@@ -55,6 +55,12 @@ class LandmarkFrameParser:
         # dataset at ten times the cost, so it stays opt-in.
         self._body = BodyParser(self.options.body_options or BodyOptions(), mode=mode)
 
+    def reset(self) -> None:
+        """Forgets the faces' colour models and the body's pose (a new stream, or a cut)."""
+        if self._memories is not None:
+            self._memories.clear()
+        self._body.reset()
+
     def close(self) -> None:
         """Releases the body parser's pose graph, if any; safe to call twice."""
         self._body.close()

@@ -400,6 +400,19 @@ class Perception:
             count[body.slices] += 1.0
         return total / np.maximum(count, np.float32(1.0)), count
 
+    def reset(self) -> None:
+        """Forgets what video mode tracks from frame to frame (a new stream, or a cut); nothing to do for photos.
+
+        Face mesh in video mode looks for each face where it was in the last frame; after a cut it would mesh the
+        old place first.
+        """
+        if self._closed:
+            raise InputError("this Perception is closed")
+        if self.options.mode == "video":
+            self._mesh.reset()
+            if self._segmenter is not None:  # its smoothing blends the last frame's mask in
+                self._segmenter.reset()
+
     def close(self) -> None:
         """Releases the MediaPipe graphs; safe to call twice."""
         if self._closed:

@@ -30,7 +30,18 @@ class FaceTracker:
         self._tracks: list[_Track] = []
 
     def reset(self) -> None:
+        """Forgets every face (a new stream, or a cut): the next faces get ids from 0."""
         self._tracks = []
+
+    def rescale(self, old: tuple[int, int], new: tuple[int, int]) -> None:
+        """Moves the tracks from frames of ``old`` (height, width) to ``new``: a stream that changed resolution.
+
+        Faces keep their ids as long as the new frames show the same view, scaled.
+        """
+        sy, sx = new[0] / old[0], new[1] / old[1]
+        for t in self._tracks:
+            t.center = t.center * np.array([sx, sy], np.float64)
+            t.size *= (sx + sy) / 2
 
     def assign(self, landmarks: tuple[np.ndarray, ...]) -> list[int]:
         """Returns one id per face, in the order given."""
