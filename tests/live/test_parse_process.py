@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ import pytest
 from tests.conftest import need_file, needs_two_cpus
 from tests.live.helpers import RecordingSink
 from tests.live.test_loop import LIPSTICK, FailingSource, count_frames
+from tryon import parse_process
 from tryon.errors import InputError, ModelError, SourceError
 from tryon.live import LiveLoop
 from tryon.looks import Look
@@ -28,10 +30,24 @@ pytestmark = pytest.mark.skipif(not ParseProcess.available(), reason="a parse pr
 HAIR = {"effects": {"hair_color": {"color": "#8E3B1F", "intensity": 0.8}}}
 
 
-def shared_memory_files() -> set[str]:
-    """The POSIX shared-memory segments this machine has (Linux lists them in /dev/shm)."""
-    folder = Path("/dev/shm")
-    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+@pytest.fixture
+def made_segments(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the shared-memory segments the parse process makes during the test (others' are not counted)."""
+    names: list[str] = []
+
+    class Recorded(SharedMemory):
+        def __init__(self, name: str | None = None, create: bool = False, size: int = 0) -> None:
+            super().__init__(name, create, size)
+            if create:
+                names.append(self.name)
+
+    monkeypatch.setattr(parse_process, "SharedMemory", Recorded)
+    return names
+
+
+def left_over(names: list[str]) -> list[str]:
+    """Those of ``names`` still on the machine (Linux lists POSIX shared memory in /dev/shm)."""
+    return [name for name in names if Path("/dev/shm", name.lstrip("/")).exists()]
 
 
 def alive(pid: int) -> bool:
@@ -68,7 +84,7 @@ def test_child_parses_as_the_pipeline_does_in_process(shared_data):
         np.testing.assert_array_equal(a.labels(), b.labels())
 
 
-def test_frames_of_another_size_and_layout_are_taken_and_the_plan_is_followed(shared_data):
+def test_frames_of_another_size_and_layout_are_taken_and_the_plan_is_followed(shared_data, made_segments):
     face = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img2.jpg")))
     small = cv2.resize(face, (face.shape[1] // 2, face.shape[0] // 2))
     rgba16 = (cv2.cvtColor(face, cv2.COLOR_BGR2BGRA).astype(np.uint16) * 257)[..., [2, 1, 0, 3]]  # RGBA, 16-bit
@@ -77,7 +93,6 @@ def test_frames_of_another_size_and_layout_are_taken_and_the_plan_is_followed(sh
         pipe.set_look(Look.from_dict(LIPSTICK))
         face_plan = pipe.plan()
     assert hair_plan.person and hair_plan.body and not face_plan.body
-    before = shared_memory_files()
     with ParseProcess(PipelineOptions(mode="image")) as remote:
         # Frames in flight of several sizes: the shared memory grows, the frames already sent are kept
         remote.submit(small, face_plan)
@@ -100,8 +115,8 @@ def test_frames_of_another_size_and_layout_are_taken_and_the_plan_is_followed(sh
     assert [p.shape for p in parses] == [small.shape[:2], face.shape[:2], small.shape[:2], face.shape[:2]]
     assert all(len(p.faces) == 1 for p in parses)
     assert "hair" not in parses[0].masks and parses[1].mask("hair").max() > 200 and "hair" in parses[2].masks
-    # And the shared memory went with the child
-    assert shared_memory_files() <= before
+    # And the shared memory went with the child (two segments: the second frame did not fit the first)
+    assert len(made_segments) == 2 and not left_over(made_segments)
     # A 16-bit RGBA frame is converted at the edge, as Pipeline.parse converts it
     with ParseProcess(PipelineOptions(mode="image")) as remote:
         remote.submit(rgba16, face_plan)
@@ -204,12 +219,13 @@ def test_a_look_switched_mid_stream_reaches_the_child(shared_data):
 
 
 @needs_two_cpus
-def test_a_child_killed_mid_stream_stops_the_loop_cleanly_and_the_output_stays_playable(shared_data, tmp_path):
+def test_a_child_killed_mid_stream_stops_the_loop_cleanly_and_the_output_stays_playable(
+    shared_data, tmp_path, made_segments
+):
     # Given a loop writing a video, whose parse process is killed at the 8th frame
     src = open_source(need_file(shared_data / "videos" / "driving_d0.mp4"))
     out = tmp_path / "cut.mp4"
     sink = VideoFileSink(out, fps=25)
-    before = shared_memory_files()
     children: list[int] = []
 
     def hook(frame: Frame, image: np.ndarray, timings: dict) -> np.ndarray:
@@ -229,7 +245,7 @@ def test_a_child_killed_mid_stream_stops_the_loop_cleanly_and_the_output_stays_p
     written = count_frames(out)
     assert 8 <= written <= 10, written
     assert children and not alive(children[0])
-    assert shared_memory_files() <= before
+    assert made_segments and not left_over(made_segments)
 
 
 @needs_two_cpus
