@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Pipeline": "tryon.pipeline",
     "PipelineOptions": "tryon.pipeline",
+    "LiveLoop": "tryon.live",
     "Look": "tryon.looks",
     "Color": "tryon.color",
     "FrameParse": "tryon.parsing",
@@ -47,6 +48,7 @@ __all__ = [
     "FrameParse",
     "ImageReadError",
     "InputError",
+    "LiveLoop",
     "Look",
     "LookError",
     "Pipeline",
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from tryon.color import Color
     from tryon.effects import create_effect
     from tryon.errors import ImageReadError, InputError, LookError, TryOnError
+    from tryon.live import LiveLoop
     from tryon.looks import Look
     from tryon.parsing import CLASSES, REGIONS, Face, FrameParse
     from tryon.pipeline import Pipeline, PipelineOptions

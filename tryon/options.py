@@ -2,7 +2,8 @@
 
 An option dataclass declares each field's type; numeric fields may declare ``metadata={"range": (lo, hi)}``.
 :func:`build_options` turns a mapping into the dataclass, refusing unknown keys and wrong values with a message
-that names the field and what is allowed.
+that names the field and what is allowed. Values are quoted briefly (:func:`~tryon.color.short_repr`), however
+large they are.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from tryon.color import Color
+from tryon.color import Color, short_repr
 from tryon.errors import InputError, LookError
 
 __all__ = ["build_options", "describe_options", "option_range"]
@@ -40,11 +41,11 @@ def _convert(value: Any, kind: Any, field_name: str) -> Any:
                 return _convert(value, arg, field_name)
             except LookError as exc:
                 errors.append(str(exc))
-        raise LookError(errors[0] if errors else f"{field_name}: invalid value {value!r}")
+        raise LookError(errors[0] if errors else f"{field_name}: invalid value {short_repr(value)}")
     if origin in (tuple, list):
         args = typing.get_args(kind)
         if not isinstance(value, (list, tuple)):
-            raise LookError(f"{field_name}: must be a list, got {value!r}")
+            raise LookError(f"{field_name}: must be a list, got {short_repr(value)}")
         inner = args[0] if args else Any
         return tuple(_convert(v, inner, f"{field_name}[{i}]") for i, v in enumerate(value))
     if kind is Color:
@@ -57,26 +58,27 @@ def _convert(value: Any, kind: Any, field_name: str) -> Any:
             return kind(value)
         except ValueError:
             allowed = ", ".join(str(m.value) for m in kind)
-            raise LookError(f"{field_name}: {value!r} is not allowed; allowed: {allowed}") from None
+            raise LookError(f"{field_name}: {short_repr(value)} is not allowed; allowed: {allowed}") from None
     if kind is bool:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0"):
             return value.lower() in ("true", "yes", "on", "1")
-        raise LookError(f"{field_name}: must be true or false, got {value!r}")
+        raise LookError(f"{field_name}: must be true or false, got {short_repr(value)}")
     if kind in (float, int):
         if isinstance(value, bool):
-            raise LookError(f"{field_name}: must be a number, got {value!r}")
+            raise LookError(f"{field_name}: must be a number, got {short_repr(value)}")
         try:
-            number = kind(value) if not isinstance(value, str) else kind(float(value))
-        except (TypeError, ValueError):
-            raise LookError(f"{field_name}: must be a number, got {value!r}") from None
-        if kind is int and float(value) != int(number):
-            raise LookError(f"{field_name}: must be a whole number, got {value!r}")
+            number = kind(float(value)) if isinstance(value, str) else kind(value)
+            whole = kind is float or isinstance(value, int) or float(value) == number
+        except (TypeError, ValueError, OverflowError):  # OverflowError: "1e400" as an int, 10**400 as a float
+            raise LookError(f"{field_name}: must be a number, got {short_repr(value)}") from None
+        if not whole:
+            raise LookError(f"{field_name}: must be a whole number, got {short_repr(value)}")
         return number
     if kind is str:
         if not isinstance(value, str):
-            raise LookError(f"{field_name}: must be text, got {value!r}")
+            raise LookError(f"{field_name}: must be text, got {short_repr(value)}")
         return value
     return value
 
@@ -86,30 +88,68 @@ def build_options(cls: type[T], data: Mapping[str, Any] | None, where: str = "")
 
     Args:
         cls: a dataclass whose fields are the options.
-        data: option values (strings are accepted for numbers, colours and enums).
+        data: a mapping of option names to values (strings are accepted for numbers, colours and enums), or None
+            for the defaults.
         where: prefix for messages, such as ``"looks/evening.yaml: effects.lipstick"``.
 
     Raises:
-        LookError: for an unknown option (listing the valid ones) or a bad value (saying what is allowed).
+        LookError: for data that is not a mapping of option names, an unknown option (listing the valid ones) or a
+            bad value (saying what is allowed).
+
+    Example:
+        >>> from tryon.effects.lipstick import LipstickOptions
+        >>> build_options(LipstickOptions, {"color": "#9E1B32", "intensity": "0.6"}).intensity
+        0.6
     """
+    at = f"{where}: " if where else ""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise LookError(
+            f"{at}options must be a mapping of option names to values, such as {_example(cls, data)}; got {_kind(data)}"
+        )
+    for key in data:
+        if not isinstance(key, str):
+            raise LookError(f"{at}option names must be text, got {short_repr(key)}")
     prefix = f"{where}." if where else ""
-    data = dict(data or {})
+    data = dict(data)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise LookError(f"{prefix}{unknown[0]}: unknown option; allowed: {', '.join(sorted(fields))}")
+        raise LookError(f"{prefix}{_name(unknown[0])}: unknown option; allowed: {', '.join(sorted(fields))}")
     values = {}
     for name, value in data.items():
         converted = _convert(value, hints[name], f"{prefix}{name}")
         bounds = fields[name].metadata.get("range")
         if bounds is not None and converted is not None and not bounds[0] <= converted <= bounds[1]:
-            raise LookError(f"{prefix}{name}: must be in [{bounds[0]}, {bounds[1]}], got {value!r}")
+            raise LookError(f"{prefix}{name}: must be in [{bounds[0]}, {bounds[1]}], got {short_repr(value)}")
         values[name] = converted
     try:
         return cls(**values)
     except (InputError, LookError) as exc:
         raise LookError(f"{where}: {exc}" if where else str(exc)) from None
+
+
+def _kind(value: object) -> str:
+    """What came instead of a mapping, for messages: ``a str ('color=#fff')``."""
+    kind = type(value).__name__
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} ({short_repr(value)})"
+
+
+def _example(cls: type, data: object) -> str:
+    """A mapping like the one meant: ``"color=#fff"`` becomes ``{'color': '#fff'}``, else the first option's name."""
+    if isinstance(data, str) and "=" in data:
+        pairs = [part.partition("=") for part in data.split(",")]
+        if all(sep and key.strip() for key, sep, _ in pairs):
+            return short_repr({key.strip(): value.strip() for key, _, value in pairs})
+    names = [f.name for f in dataclasses.fields(cls)]
+    return f"{{{names[0]!r}: ...}}" if names else "{}"
+
+
+def _name(name: str) -> str:
+    """An option name as messages show it: bare, or quoted and cut when it is long or holds odd characters."""
+    return name if len(name) <= 40 and name.isprintable() else short_repr(name, 40)
 
 
 def describe_options(cls: type) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 
@@ -82,11 +84,41 @@ def test_a_missing_model_says_how_to_fetch_it(no_models, name):
         create_parser(name)
 
 
+def _registry_records(caplog):
+    return [r for r in caplog.records if r.name == "tryon.parsing.registry"]
+
+
 def test_auto_falls_back_to_the_landmark_parser_when_no_model_is_installed(no_models, caplog):
+    # Given no model installed, and INFO logged (what `-v` shows)
     caplog.set_level("INFO", logger="tryon.parsing.registry")
+    # When auto picks a parser
     parser = create_parser("auto")
+    # Then it takes the landmark parser and says so once: each model it looked for, where, and how to fetch it
     assert isinstance(parser, LandmarkFrameParser)
-    assert "skin-clothes-hair: model skin-clothes-hair-onnx is not installed" in caplog.text
+    (record,) = _registry_records(caplog)
+    message = record.getMessage()
+    assert record.levelname == "INFO" and "using the landmark parser" in message
+    assert "skin-clothes-hair: model skin-clothes-hair-onnx is not installed" in message
+    for model in ("skin-clothes-hair-onnx", "mediapipe-hair"):
+        assert str(no_models / Manifest.default().get(model).file) in message
+        assert message.count(f"fetch it with: tryon models pull {model} ") == 1
+
+
+def test_auto_logs_the_model_it_picks(shared_models, caplog):
+    # Given both models installed
+    for model in ("skin-clothes-hair-onnx", "mediapipe-hair"):
+        need_file(shared_models / Manifest.default().get(model).file)
+    caplog.set_level("INFO", logger="tryon.parsing.registry")
+    # When auto picks, then it says once which parser and which model files it runs
+    with create_parser("auto"):
+        pass
+    (record,) = _registry_records(caplog)
+    message = record.getMessage()
+    assert record.levelname == "INFO" and message.startswith("parser auto: using skin-clothes-hair+mediapipe-hair")
+    for model in ("skin-clothes-hair-onnx", "mediapipe-hair"):
+        file = Manifest.default().get(model).file
+        found = re.search(rf"{model}: (/\S*{re.escape(file)})", message)
+        assert found and os.path.samefile(found[1], shared_models / file), message
 
 
 def test_auto_passes_over_a_missing_runtime(monkeypatch, shared_models, caplog):
@@ -103,8 +135,11 @@ def test_auto_passes_over_a_missing_runtime(monkeypatch, shared_models, caplog):
     # When auto picks, then it takes the next model and says why it passed over the first
     with create_parser("auto") as parser:
         assert isinstance(parser, ModelFrameParser) and parser.name == "skin-clothes-hair-onnx"
+    (record,) = _registry_records(caplog)
+    assert record.getMessage().startswith("parser auto: using skin-clothes-hair")
     assert (
-        'mediapipe-hair: a TFLite interpreter is missing; install it with: pip install "tryon[tflite]"' in caplog.text
+        'mediapipe-hair: a TFLite interpreter is missing; install it with: pip install "tryon[tflite]"'
+        in record.getMessage()
     )
     # And asking for the hair model by name raises the pip line
     with pytest.raises(DependencyError, match=r'pip install "tryon\[tflite\]"'):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from tryon.color import Color
+from tryon.color import Color, short_repr
 from tryon.errors import InputError, LookError
 from tryon.geometry import Box, RoiMask
 from tryon.options import build_options
@@ -139,16 +139,33 @@ def effect_class(name: str) -> type[Effect]:
     Raises:
         LookError: for an unknown name, listing the valid ones.
     """
+    if not isinstance(name, str):
+        raise LookError(f"effect names are text, such as 'lipstick'; got {short_repr(name)}")
     target = EFFECTS.get(name)
     if target is None:
-        raise LookError(f"unknown effect {name!r}; valid effects: {', '.join(EFFECTS)}")
+        raise LookError(f"unknown effect {short_repr(name)}; valid effects: {', '.join(EFFECTS)}")
     module, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module), attr)
     return cls  # type: ignore[no-any-return]
 
 
 def create_effect(name: str, options: Mapping[str, Any] | None = None, where: str = "") -> Effect:
-    """Builds a registered effect from plain option data."""
+    """Builds a registered effect from plain option data.
+
+    Args:
+        name: a name of :data:`EFFECTS`.
+        options: a mapping of option names to values, as a look file gives them (strings are accepted for
+            numbers, colours and enums); None for the defaults.
+        where: prefix for messages (default: ``name``).
+
+    Raises:
+        LookError: for an unknown effect (listing the valid ones), options that are not a mapping, an unknown
+            option or a bad value.
+
+    Example:
+        >>> create_effect("lipstick", {"color": "#9E1B32", "finish": "matte"}).options.finish.value
+        'matte'
+    """
     return effect_class(name).from_dict(options, where or name)
 
 

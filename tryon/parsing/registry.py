@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,10 @@ class FrameParser(Protocol):
         body: BodyRequest = True,
     ) -> FrameParse:
         """Parses one BGR uint8 frame given its perception."""
+        ...
+
+    def reset(self) -> None:
+        """Forgets what is carried from frame to frame (a new stream, or a cut)."""
         ...
 
     def close(self) -> None:
@@ -235,6 +240,43 @@ def create_backend(name: ParserRef, *, providers: str = "auto", threads: Optiona
     return combined
 
 
+def _auto_backend(providers: str, threads: Optional[int]) -> Optional[BodyBackend]:
+    """The backend of the first :data:`AUTO` entry that builds, or None for the landmark parser.
+
+    Logs the choice once at INFO (what ``-v`` shows): the parser and its model files, or, falling back to the
+    landmark parser, why each better one was passed over (a missing model's error says where it was looked for and
+    the ``tryon models pull NAME`` that fetches it).
+    """
+    passed_over: dict[str, list[str]] = {}  # reason -> the candidates it stopped, as one model stops several
+    for candidate in AUTO:
+        if candidate == "landmarks":
+            break
+        try:
+            backend = create_backend(candidate, providers=providers, threads=threads)
+        except TryOnError as exc:
+            passed_over.setdefault(str(exc), []).append(candidate)
+            continue
+        if backend is not None:
+            reasons = "".join(f". Passed over {', '.join(c)}: {r}" for r, c in passed_over.items())
+            log.info("parser auto: using %s (%s)%s", candidate, ", ".join(_model_files(backend)), reasons)
+            return backend
+    reasons = "".join(f". {', '.join(c)}: {r}" for r, c in passed_over.items())
+    log.info("parser auto: using the landmark parser, as no model could be used%s", reasons)
+    return None
+
+
+def _model_files(backend: BodyBackend) -> list[str]:
+    """``name: file`` for each model a backend runs, for the log."""
+    from tryon.parsing.backends.base import CombinedBackend
+
+    parts = backend.backends if isinstance(backend, CombinedBackend) else (backend,)
+    out = []
+    for part in parts:
+        path = getattr(getattr(part, "engine", None), "path", None)
+        out.append(part.name if path is None else f"{part.name}: {os.path.abspath(path)}")
+    return out
+
+
 def create_parser(
     name: ParserRef = "auto",
     *,
@@ -270,20 +312,7 @@ def create_parser(
 
     text = str(name).strip()
     if text == "auto":
-        backend = None
-        failures = []
-        for candidate in AUTO:
-            if candidate == "landmarks":
-                break
-            try:
-                backend = create_backend(candidate, providers=providers, threads=threads)
-                break
-            except TryOnError as exc:
-                failures.append(f"{candidate}: {exc}")
-        for failure in failures:
-            log.info("parser auto: passed over %s", failure)
-        if backend is None:
-            log.info("parser auto: no model installed; using the landmark parser")
+        backend = _auto_backend(providers, threads)
     else:
         backend = create_backend(name, providers=providers, threads=threads)
     if backend is None:
