@@ -260,8 +260,14 @@ def test_eval_json_has_the_documented_keys(capsys, shared_data):
     assert set(report) == {"dataset", "images", "regions", "mean_f1"}
     assert report["dataset"] == "celebamask-hq-samples" and report["images"] == 4
     assert {"lips", "skin", "eyes", "brows"} <= set(report["regions"])
+    scored = {name: score for name, score in report["regions"].items() if score["f1"] is not None}
     for score in report["regions"].values():
-        assert set(score) == {"iou", "f1"} and 0 <= score["iou"] <= score["f1"] <= 1
+        assert set(score) == {"iou", "f1"}
+    for score in scored.values():
+        assert 0 <= score["iou"] <= score["f1"] <= 1
+    # The samples draw no mouth interior: that region is unscored (null) and left out of the mean
+    assert report["regions"]["mouth_interior"] == {"iou": None, "f1": None}
+    assert report["mean_f1"] == pytest.approx(sum(s["f1"] for s in scored.values()) / len(scored), abs=1e-4)
     assert report["regions"]["lips"]["f1"] > 0.5 and 0 < report["mean_f1"] <= 1
 
 
@@ -299,6 +305,16 @@ def test_catalog_lists_products_of_a_category(capsys):
     assert len(rows) >= 22 and all(" lipstick " in r for r in rows[2:])
     code, out, _ = run(capsys, "catalog", "lenses", "--json")
     assert code == 0 and {p["category"] for p in json.loads(out)} == {"lenses"}
+
+
+@pytest.mark.parametrize("brand", ["Kobo Beauty", "kobo beauty", "KOBO", "kobo"])
+def test_catalog_matches_a_brand_whatever_its_case_or_by_its_first_words(capsys, brand):
+    # When products are listed by a brand written in any case, or by the start of its name
+    code, out, err = run(capsys, "catalog", "--brand", brand, "--json")
+    # Then that brand's products are listed, and only those
+    assert code == 0, err
+    products = json.loads(out)
+    assert len(products) >= 10 and {p["brand"] for p in products} == {"Kobo Beauty"}
 
 
 # --- errors ---------------------------------------------------------------------------------------------------------
@@ -339,6 +355,27 @@ ERRORS = [
     ("not a dataset", ["eval", "{tmp}"], "not a dataset folder (no dataset.json)"),
     ("show unknown look", ["looks", "show", "sparkly"], "unknown look 'sparkly'; built-in looks: bold_red"),
     ("check a bad look", ["looks", "check", "{tmp}/bad.yaml"], "effects.lipstick.finish: 'glitter' is not allowed"),
+    (
+        "folder to a photo",
+        ["apply", "{tmp}/photos", "-o", "{out}.jpg"],
+        "out.jpg: OUTPUT for a folder of photos must be a folder, not a photo or video file name",
+    ),
+    (
+        "folder to a video",
+        ["apply", "{tmp}/photos", "-o", "{out}.mp4"],
+        "out.mp4: OUTPUT for a folder of photos must be a folder, not a photo or video file name",
+    ),
+    (
+        "unknown brand",
+        ["catalog", "--brand", "Glitterco"],
+        "unknown brand 'Glitterco'; known brands: Atelier Nova, Kobo Beauty, Tryon Studio",
+    ),
+    ("brand without the category", ["catalog", "mascara", "--brand", "kobo"], "Kobo Beauty has no mascara; its "),
+    (
+        "stability of a photo",
+        ["bench", "--source", "{photo}", "--stability", "--frames", "3"],
+        "--stability measures landmark jitter and lag over time, so it needs a video (.avi, .m4v",
+    ),
 ]
 
 
@@ -351,6 +388,8 @@ def bad_inputs(tmp_path, photo, grey, video) -> dict[str, str]:
     (tmp_path / "empty.mp4").write_bytes(b"")
     (tmp_path / "bad.yaml").write_text(BAD_LOOK)
     (tmp_path / "outputs").mkdir()
+    (tmp_path / "photos").mkdir()
+    shutil.copy(photo, tmp_path / "photos" / "a.jpg")
     return {
         "tmp": str(tmp_path),
         "out": str(tmp_path / "outputs" / "out"),

@@ -146,3 +146,114 @@ def test_demo_without_a_camera_says_to_use_a_video_file(capsys):
     err = capsys.readouterr().err
     assert code != EXIT_OK
     assert "--source" in err and "Traceback" not in err
+
+
+@pytest.fixture
+def opened_sources(monkeypatch) -> list:
+    """Every source a live command opens, to check it was closed, or never opened."""
+    import tryon.cli.live as live
+
+    opened = []
+    real_open = live.open_source
+
+    def recording_open(*args, **kwargs):
+        source = real_open(*args, **kwargs)
+        opened.append(source)
+        return source
+
+    monkeypatch.setattr(live, "open_source", recording_open)
+    return opened
+
+
+BAD_LOOK = "effects:\n  lipstick: {finish: glitter}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--watch", "{tmp}/missing.yaml"], "missing.yaml"),
+        (["--look", "sparkly"], "unknown look 'sparkly'"),
+        (["--look", "{tmp}/bad.yaml"], "bad.yaml: effects.lipstick.finish: 'glitter' is not allowed"),
+        (["--watch", "{tmp}/bad.yaml"], "bad.yaml: effects.lipstick.finish: 'glitter' is not allowed"),
+    ],
+    ids=["missing watched file", "unknown look", "bad look file", "bad watched file"],
+)
+def test_cam_refuses_a_bad_look_before_it_opens_the_camera_or_the_source(
+    shared_data, virtual_cameras, capsys, opened_sources, tmp_path, args, message
+):
+    # Given a look that cannot load
+    (tmp_path / "bad.yaml").write_text(BAD_LOOK, encoding="utf-8")
+    photo = need_file(shared_data / PHOTO)
+    # When the virtual camera is started with it
+    argv = ["cam", "--source", str(photo), "--backend", "tryon-test", *(a.format(tmp=tmp_path) for a in args)]
+    code = main(argv)
+    err = capsys.readouterr().err
+    # Then its one error line names the look, and neither the source nor the virtual camera was opened
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tryon: error: ") and message in lines[0], err
+    assert opened_sources == [] and RecordingBackend.instances == []
+
+
+#: Where pyvirtualcam has each of its backends (its camera.py registers them by platform.system()).
+BACKEND_PLATFORMS = {"obs": "Windows and macOS", "v4l2loopback": "Linux", "unitycapture": "Windows"}
+
+
+def test_cam_with_another_platforms_backend_says_where_it_exists_and_what_to_use(
+    shared_data, virtual_cameras, capsys, opened_sources
+):
+    import pyvirtualcam
+
+    # Given a backend that pyvirtualcam has on another platform only (obs on Linux)
+    backend = next(name for name in BACKEND_PLATFORMS if name not in pyvirtualcam.camera.BACKENDS)
+    # When the virtual camera is asked for it
+    code = main(["cam", "--source", str(need_file(shared_data / PHOTO)), "--backend", backend])
+    err = capsys.readouterr().err
+    # Then the error says where that backend exists and which ones work here, before anything is opened
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert f"the {backend} backend is available on {BACKEND_PLATFORMS[backend]} only" in lines[0]
+    assert "use --backend auto" in lines[0] and "unknown" not in lines[0]
+    assert opened_sources == []
+    # And a name that no platform has is unknown, with the valid names
+    code = main(["cam", "--source", str(need_file(shared_data / PHOTO)), "--backend", "obsidian"])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown virtual camera backend 'obsidian'; valid backends: auto, " in err
+    assert opened_sources == []
+
+
+@pytest.mark.parametrize("during", ["Pipeline", "CamApp"])
+def test_ctrl_c_while_cam_starts_closes_the_camera_and_the_source(
+    shared_data, virtual_cameras, capsys, opened_sources, monkeypatch, during
+):
+    import tryon.cli.live as live
+
+    # Given Ctrl+C while the models load (the first second after the virtual camera opened)
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if during == "CamApp":
+        import tryon.apps.cam
+
+        monkeypatch.setattr(tryon.apps.cam, "CamApp", interrupted)
+    else:
+        monkeypatch.setattr(live, "Pipeline", interrupted)
+    # When the virtual camera starts
+    code = main(["cam", "--source", str(need_file(shared_data / PHOTO)), "--backend", "tryon-test"])
+    err = capsys.readouterr().err
+    # Then it exits as interrupted, with the virtual camera and the source closed
+    assert code == 130 and "tryon: interrupted" in err and "Traceback" not in err
+    assert [backend.closed for backend in RecordingBackend.instances] == [1]
+    assert len(opened_sources) == 1 and opened_sources[0].closed
+
+
+def test_demo_refuses_a_bad_look_before_it_opens_the_camera(capsys, opened_sources):
+    # When the demo is started with a look that does not exist, on a camera that does not either
+    code = main(["demo", "--look", "sparkly", "--source", "57"])
+    err = capsys.readouterr().err
+    # Then the look is what is reported, since no camera was opened to find out
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tryon: error: unknown look 'sparkly'"), err
+    assert opened_sources == []

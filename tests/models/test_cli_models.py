@@ -104,6 +104,20 @@ def test_pull_reports_a_wrong_file_and_keeps_nothing(tryon, cache, monkeypatch):
     assert not list(cache.rglob("*.bin*"))
 
 
+def test_pull_without_network_says_so_in_one_line(tryon, cache, monkeypatch):
+    # Given no network: the model's host name does not resolve
+    use_manifest(monkeypatch, "http://nonexistent.invalid/good.bin")
+    # When it is pulled
+    code, out, err = tryon("models", "pull", "good-model")
+    # Then one error line says the host cannot be reached, with the offline way, and nothing is left behind
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tryon: error: good-model: cannot reach nonexistent.invalid (")
+    assert "no network?" in lines[0] and "tryon models add FILE" in lines[0] and ".part" not in lines[0]
+    assert not list(cache.rglob("*.bin*"))
+
+
 def test_pull_of_an_unknown_name_downloads_nothing(tryon, cache, monkeypatch):
     with FileServer(GOOD) as server:
         use_manifest(monkeypatch, server.url)

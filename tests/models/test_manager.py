@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -136,6 +137,55 @@ def test_a_refused_download_is_not_retried(tmp_path):
         with pytest.raises(ModelError, match=r"test-model: the server refused .*HTTP 404"):
             manager.pull("test-model")
     assert len(server.requests) == 1
+
+
+#: A host that never resolves: the .invalid top-level domain is reserved (RFC 2606), so this fails at once offline.
+UNRESOLVABLE = "http://nonexistent.invalid/model.bin"
+
+
+def test_a_host_that_does_not_resolve_is_reported_as_no_network_and_not_retried(tmp_path, caplog):
+    # Given no network (a host name that does not resolve)
+    manager = make_manager(tmp_path, UNRESOLVABLE)
+    # When a model is pulled
+    with pytest.raises(ModelError) as info:
+        manager.pull("test-model")
+    # Then the error says the host cannot be reached, at the first attempt, and claims no partial file
+    message = str(info.value)
+    assert message.startswith("test-model: cannot reach nonexistent.invalid (its name does not resolve: no network?)")
+    assert "tryon models add FILE" in message
+    assert "kept" not in message and "connection lost" not in caplog.text and "retrying" not in caplog.text
+    assert leftovers(manager) == []
+
+
+def test_a_part_from_an_earlier_run_is_kept_and_said_so_when_the_host_does_not_resolve(tmp_path):
+    manager = make_manager(tmp_path, UNRESOLVABLE)
+    part = installed(manager).with_suffix(".bin.part")
+    part.parent.mkdir(parents=True)
+    part.write_bytes(BODY[:1234])
+    with pytest.raises(ModelError, match=r"cannot reach nonexistent\.invalid .*1234 bytes are kept in .*resumes"):
+        manager.pull("test-model")
+    assert part.read_bytes() == BODY[:1234]
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens: the connection is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/model.bin"
+
+
+@pytest.mark.parametrize("case", ["refused", "no body"])
+def test_a_download_that_keeps_failing_before_any_byte_keeps_nothing_and_claims_nothing(tmp_path, case):
+    # Given a server that refuses connections, or one that sends headers and closes before the first byte
+    with FileServer(BODY, cuts=[0, 0, 0]) as server:
+        manager = make_manager(tmp_path, closed_port_url() if case == "refused" else server.url)
+        # When the download fails each time
+        with pytest.raises(ModelError, match="failed after 3 attempts") as info:
+            manager.pull("test-model")
+    # Then no empty .part is left behind, and the message does not speak of one
+    assert "kept" not in str(info.value) and "resumes" not in str(info.value)
+    assert leftovers(manager) == []
 
 
 def test_pull_of_an_installed_model_downloads_nothing(tmp_path):

@@ -38,7 +38,7 @@ from tryon.live import parse_ahead
 from tryon.looks import Look
 from tryon.pipeline import Pipeline
 from tryon.sources.base import Frame
-from tryon.video import WRITE_SUFFIXES, VideoReader, VideoWriter
+from tryon.video import VIDEO_SUFFIXES, WRITE_SUFFIXES, VideoReader, VideoWriter
 
 __all__ = ["register", "run"]
 
@@ -111,6 +111,11 @@ def _check_output(output: Path, allowed: frozenset[str], kind: str) -> None:
 def _check_folder_output(input_dir: Path, output: Path) -> None:
     if output.exists() and not output.is_dir():
         raise ImageWriteError(f"{output}: OUTPUT for a folder must be a folder, and this is a file")
+    if not output.exists() and output.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:  # a slip, not a folder name
+        raise InputError(
+            f"{output}: OUTPUT for a folder of photos must be a folder, not a photo or video file name; give a "
+            "folder (created), e.g. made-up/"
+        )
     if same_file(output, input_dir):
         raise InputError(f"{output}: OUTPUT must be another folder than INPUT (photos keep their names)")
 

@@ -10,6 +10,8 @@ from typing import Any
 from tryon.bench import bench_frame, effects_cost, run_bench, stability
 from tryon.cli.common import EXIT_OK, add_parser_option, check_parser, positive_int, progress, table
 from tryon.errors import InputError
+from tryon.image import IMAGE_SUFFIXES
+from tryon.video import VIDEO_SUFFIXES
 
 __all__ = ["register", "run", "parse_size"]
 
@@ -71,13 +73,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser.set_defaults(func=run)
 
 
+def _check_stability_source(sources: list[Path]) -> None:
+    """Refuses a ``--stability`` source other than one video (jitter and lag are motion over time)."""
+    if len(sources) > 1:
+        raise InputError("--stability measures one video; give a single --source")
+    suffix = sources[0].suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        given = "a photo" if suffix in IMAGE_SUFFIXES else f"a {suffix or 'suffix-less'} file"
+        raise InputError(
+            f"{sources[0]}: --stability measures landmark jitter and lag over time, so it needs a video "
+            f"({', '.join(sorted(VIDEO_SUFFIXES))}), not {given}"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     check_parser(args.parser)
     for path in args.source:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
-    if args.stability and len(args.source) > 1:
-        raise InputError("--stability measures one video; give a single --source")
+    if args.stability:
+        _check_stability_source(args.source)
     with progress(total=args.frames, desc="bench", unit="frame") as bar:
         result = run_bench(
             args.source,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import platform
 import signal
 import sys
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +22,8 @@ from tryon.cli.common import (
     frame_rate,
     pipeline_options,
 )
-from tryon.looks import Catalog, builtin_looks
+from tryon.errors import SinkError
+from tryon.looks import Catalog, Look, builtin_looks
 from tryon.pipeline import Pipeline
 from tryon.sources import open_source, source_kind
 from tryon.sources.base import Source
@@ -28,9 +31,13 @@ from tryon.sources.base import Source
 if TYPE_CHECKING:
     from tryon.live import LiveLoop, LoopStats
 
-__all__ = ["register", "run_demo", "run_cam"]
+__all__ = ["BACKEND_PLATFORMS", "register", "run_demo", "run_cam"]
 
 log = logging.getLogger(__name__)
+
+#: Where each of pyvirtualcam's own backends exists (it registers only the current platform's, by
+#: ``platform.system()``): named in ``--backend``'s help, and in the error for another platform's backend.
+BACKEND_PLATFORMS = {"v4l2loopback": ("Linux",), "obs": ("Windows", "macOS"), "unitycapture": ("Windows",)}
 
 
 def _source_options(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +84,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     _source_options(cam)
     cam.add_argument("--look", default="natural", metavar="NAME|FILE", help="the look (default: natural)")
     cam.add_argument("--fps", type=frame_rate, default=30.0, help="frames per second sent, 1 to 240 (default: 30)")
-    cam.add_argument("--backend", default="auto", help="pyvirtualcam backend: auto, v4l2loopback, obs, ...")
+    cam.add_argument(
+        "--backend",
+        default="auto",
+        help="pyvirtualcam backend: auto (the first that opens; default), "
+        + ", ".join(f"{name} ({' and '.join(where)})" for name, where in BACKEND_PLATFORMS.items()),
+    )
     cam.add_argument("--device", default=None, help="a specific virtual camera device, e.g. /dev/video10")
     cam.add_argument("--preview", action="store_true", help="also show a preview window (n/p switch looks, q quits)")
     cam.add_argument(
@@ -88,6 +100,28 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         help="a look file to reload whenever it changes (switch looks during a call)",
     )
     cam.set_defaults(func=run_cam)
+
+
+def _check_backend(name: str) -> None:
+    """Refuses a ``--backend`` that cannot run on this platform, before a source or a device is opened.
+
+    Raises:
+        SinkError: for another platform's backend (saying where it exists and what to use here) or an unknown one
+            (listing the valid names).
+    """
+    import pyvirtualcam
+
+    here = sorted(pyvirtualcam.camera.BACKENDS)
+    if name == "auto" or name in here:
+        return
+    where = BACKEND_PLATFORMS.get(name)
+    if where is not None:
+        system = {"Darwin": "macOS"}.get(platform.system(), platform.system())
+        raise SinkError(
+            f"the {name} backend is available on {' and '.join(where)} only; on {system} use --backend auto"
+            + (f" or {', '.join(here)}" if here else "")
+        )
+    raise SinkError(f"unknown virtual camera backend {name!r}; valid backends: {', '.join(['auto', *here])}")
 
 
 def _open(args: argparse.Namespace) -> Source:
@@ -141,14 +175,15 @@ def run_demo(args: argparse.Namespace) -> int:
     from tryon.sinks.window import WindowSink
 
     _stop_on_sigterm()
-    source = _open(args)
-    try:
-        window = WindowSink("tryon demo", size=_fit(source.size))
-    except Exception:
-        source.close()
-        raise
+    look = Look.load(args.look)  # a bad look is refused before the camera or the window opens
     shades = [p.sku for p in Catalog.builtin().find("lipstick")]
-    with Pipeline(look=args.look, options=pipeline_options(args, "video")) as pipe:
+    # Whatever stops the start-up (an error, Ctrl+C while the models load), what was opened is closed; the loop
+    # closes the source and the window itself once it runs (closing twice is safe).
+    with ExitStack() as opened:
+        source = opened.enter_context(_open(args))
+        window = WindowSink("tryon demo", size=_fit(source.size))
+        opened.callback(window.close)
+        pipe = opened.enter_context(Pipeline(look=look, options=pipeline_options(args, "video")))
         app = DemoApp(pipe, _look_names(args.look), shades, args.snapshots, window=window)
         stats = _run_until_ctrl_c(LiveLoop(pipe, source, [window], realtime=True, hook=app))
     print(
@@ -166,25 +201,28 @@ def run_cam(args: argparse.Namespace) -> int:
     from tryon.sinks.window import WindowSink
 
     _stop_on_sigterm()
-    source = _open(args)
-    sinks: list[Sink] = []
-    try:
+    # The cheap checks first: nothing is opened for a bad look or a backend this platform lacks.
+    look = Look.load(args.look)
+    if args.watch is not None:  # the watched file is the look it starts with; --look heads the preview's n/p list
+        look = Look.load(args.watch)
+    _check_backend(args.backend)
+    # Whatever stops the start-up (an error, Ctrl+C while the models load), what was opened is closed; the loop
+    # closes the source and the sinks itself once it runs (closing twice is safe).
+    with ExitStack() as opened:
+        source = opened.enter_context(_open(args))
         camera = VirtualCameraSink(source.size, fps=args.fps, backend=args.backend, device=args.device)
-        sinks.append(camera)
-        preview = WindowSink("tryon cam", size=_fit(source.size)) if args.preview else None
-        if preview is not None:
+        opened.callback(camera.close)
+        sinks: list[Sink] = [camera]
+        preview = None
+        if args.preview:
+            preview = WindowSink("tryon cam", size=_fit(source.size))
+            opened.callback(preview.close)
             sinks.append(preview)
-    except Exception:
-        source.close()
-        for sink in sinks:
-            sink.close()
-        raise
-    print(
-        f"virtual camera {camera.device} ({camera.backend}) running: pick it in your video-call app; Ctrl+C stops",
-        file=sys.stderr,
-    )
-    look = str(args.watch) if args.watch is not None else args.look
-    with Pipeline(look=look, options=pipeline_options(args, "video")) as pipe:
+        print(
+            f"virtual camera {camera.device} ({camera.backend}) running: pick it in your video-call app; Ctrl+C stops",
+            file=sys.stderr,
+        )
+        pipe = opened.enter_context(Pipeline(look=look, options=pipeline_options(args, "video")))
         app = CamApp(pipe, _look_names(args.look), preview=preview, watch=args.watch)
         # The video-call app runs beside us: a renderer pinned to one CPU cannot dodge it (measured with one busy
         # process on 2 cores: 22.9 ms a frame unpinned, 26.0 pinned), so the scheduler keeps every choice here.

@@ -7,11 +7,14 @@ the whole body) is simply read again from the start. Checking what arrived is th
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import re
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -59,8 +62,9 @@ def download(
         label: the model's name, for messages.
 
     Raises:
-        ModelError: when the server refuses the file, the size is exceeded, or the connection keeps failing
-            (``part`` then keeps what arrived, so a later call resumes).
+        ModelError: when the server's name does not resolve (no network: not retried), the server refuses the
+            file, the size is exceeded, or the connection keeps failing (``part`` then keeps what arrived, if
+            anything, so a later call resumes; the message says so only when it does).
     """
     if not url.startswith(("https://", "http://")):
         raise ModelError(f"{label or url}: refusing to download from {url!r}: only http(s) URLs are fetched")
@@ -87,19 +91,46 @@ def download(
             else:
                 raise ModelError(f"{what}: the server refused {url} (HTTP {exc.code} {exc.reason})") from None
         except (_CutError, OSError, http.client.HTTPException) as exc:  # URLError, resets and timeouts are OSErrors
+            if _unresolved(exc):  # no network, or no such host: trying again will not help
+                host = urllib.parse.urlsplit(url).hostname or url
+                raise ModelError(
+                    f"{what}: cannot reach {host} (its name does not resolve: no network?){_kept(part)}; offline, "
+                    f"download {url} elsewhere and use 'tryon models add FILE'"
+                ) from None
             error = exc
         failures += 1
-        got = part.stat().st_size if part.exists() else 0
         if failures > retries:
             reason = getattr(error, "reason", None) or error
             raise ModelError(
-                f"{what}: download from {url} failed after {failures} attempts ({reason}); {got} bytes are kept in "
-                f"{part} and the next pull resumes from there (offline? download the file elsewhere and use "
-                "'tryon models add FILE')"
+                f"{what}: download from {url} failed after {failures} attempts ({reason}){_kept(part)} (offline? "
+                "download the file elsewhere and use 'tryon models add FILE')"
             ) from None
         wait = retry_wait * 2 ** (failures - 1)
-        log.warning("%s: connection lost at byte %d (%s); retrying in %.1f s", what, got, error, wait)
+        got = part.stat().st_size if part.exists() else 0
+        log.warning("%s: attempt %d failed at byte %d (%s); retrying in %.1f s", what, failures, got, error, wait)
         time.sleep(wait)
+
+
+def _unresolved(exc: BaseException) -> bool:
+    """Whether ``exc`` says the server's name did not resolve (a DNS failure, as when offline)."""
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return isinstance(reason, socket.gaierror)
+
+
+def _kept(part: Path) -> str:
+    """What a failed download leaves for the next pull, as the end of its message ('' when nothing is kept).
+
+    An empty ``part`` is deleted: it holds nothing to resume.
+    """
+    try:
+        got = part.stat().st_size
+    except OSError:
+        return ""
+    if not got:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        return ""
+    return f"; {got} bytes are kept in {part} and the next pull resumes from there"
 
 
 def _fetch(
