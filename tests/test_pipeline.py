@@ -247,3 +247,25 @@ def test_asking_for_the_body_explicitly_gives_every_class_whatever_the_look():
         assert pipe.perceive(frame).body == frozenset({"hair"})  # decided from the look
         assert pipe.perceive(frame, body=True).body is True  # asked for
         assert pipe.perceive(frame, body=False).body is False
+
+
+def test_frames_parsed_for_the_old_look_are_drawn_with_it_until_the_new_look_has_its_masks(face_case):
+    lipstick = Look.from_dict({"effects": {"lipstick": {"color": "#9E1B32", "intensity": 1.0}}})
+    hair = Look.from_dict({"effects": {"hair_color": {"color": "#8E3B1F", "intensity": 0.8}}})
+    nude = Look.from_dict({"effects": {"lipstick": {"color": "#C08A7A", "intensity": 1.0}}})
+    frame = face_case.frame
+    with Pipeline(look=lipstick, mode="image") as pipe:
+        in_flight = pipe.parse(frame)  # perceived and parsed for the lipstick: no body classes
+        pipe.set_look(hair)
+        # A frame without the hair mask is drawn with the lipstick, not left bare (neither look)
+        np.testing.assert_array_equal(pipe.render(frame, in_flight), lipstick.render(frame.copy(), in_flight))
+        fresh = pipe.parse(frame)
+        assert "hair" in fresh.masks
+        np.testing.assert_array_equal(pipe.render(frame, fresh), hair.render(frame.copy(), fresh))
+        # Once the new look has been drawn the old one is forgotten: a parse without hair gets the hair look (a no-op)
+        late = pipe.render(frame, in_flight)
+        np.testing.assert_array_equal(late, hair.render(frame.copy(), in_flight))
+        assert not np.array_equal(late, lipstick.render(frame.copy(), in_flight))
+        pipe.set_look(nude)
+        # A switch between two looks that read the same masks shows at once
+        np.testing.assert_array_equal(pipe.render(frame, in_flight), nude.render(frame.copy(), in_flight))

@@ -17,7 +17,7 @@ from tryon._runtime import limit_blas_threads, tune_allocator
 from tryon.errors import InputError
 from tryon.image import to_bgr8
 from tryon.looks import Look
-from tryon.parsing.classes import BodyRequest
+from tryon.parsing.classes import BODY_CLASSES, BodyRequest
 from tryon.parsing.frame_parse import FrameParse
 from tryon.parsing.parser import ParserOptions
 from tryon.parsing.registry import create_parser
@@ -203,6 +203,7 @@ class Pipeline:
         self._frames = 0
         self._last_person: np.ndarray | None = None
         self._shape: tuple[int, int] | None = None  # the last frame's (height, width), in video mode
+        self._previous_look: Look | None = None  # until a frame parsed for the new look is drawn (see set_look)
         self._closed = False
 
     @staticmethod
@@ -216,8 +217,14 @@ class Pipeline:
         return Look.load(look, overrides=overrides)
 
     def set_look(self, look: LookRef, overrides: Sequence[str] = ()) -> None:
-        """Switches the look (takes effect from the next frame)."""
-        self.look = self._resolve(look, overrides)
+        """Switches the look, from the next frame parsed with what it reads.
+
+        Frames already perceived for the old look (a live loop holds one or two) may lack the new look's masks (a
+        makeup look's frames have no hair for a hair colour): :meth:`render` draws those with the old look, so the
+        switch never shows a frame with neither.
+        """
+        resolved = self._resolve(look, overrides)
+        self._previous_look, self.look = self.look, resolved
 
     def parse(
         self,
@@ -386,11 +393,30 @@ class Pipeline:
             )
         t0 = time.perf_counter()
         out = bgr if inplace and bgr.flags.writeable else bgr.copy()
-        if self.look is not None:
-            self.look.render(out, parse)
+        look = self._look_for(parse)
+        if look is not None:
+            look.render(out, parse)
         if timings is not None:
             timings["effects"] = (time.perf_counter() - t0) * 1000.0
         return out
+
+    def _look_for(self, parse: FrameParse) -> Look | None:
+        """The look to draw ``parse`` with: the current one, or the one before while frames parsed for it come."""
+        previous, look = self._previous_look, self.look
+        if previous is None or look is None or self._serves(parse, look):
+            self._previous_look = None
+            return look
+        return previous if self._serves(parse, previous) else look
+
+    def _serves(self, parse: FrameParse, look: Look) -> bool:
+        """Whether ``parse`` holds the person mask and body classes ``look`` reads, where this pipeline gives them."""
+        if not self.options.person_mask or self.options.body == "never":
+            return True
+        if _needs(look, "needs_body"):
+            wanted = _body_classes(look) or frozenset(BODY_CLASSES)
+            if parse.person is None or not wanted <= parse.masks.keys():
+                return False
+        return parse.person is not None or not _needs(look, "needs_person")
 
     def process(
         self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None, timestamp: float | None = None
