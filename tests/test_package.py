@@ -13,10 +13,10 @@ from tests.conftest import REPO
 
 
 def _documented_names() -> set[str]:
-    """The ``tryon.Name`` names the README and the docs' scripts use, and ``LiveLoop``, which the README names."""
+    """The ``tryon.Name`` names the README and the docs' scripts use, and the README's ``LiveLoop`` and ``RoiMask``."""
     texts = [REPO / "README.md", *sorted((REPO / "docs").glob("*.py"))]
     names = {m for path in texts for m in re.findall(r"\btryon\.([A-Z]\w*)", path.read_text(encoding="utf-8"))}
-    return names | {"LiveLoop"}
+    return names | {"LiveLoop", "RoiMask"}
 
 
 def test_the_live_loop_is_exported():

@@ -31,6 +31,7 @@ _EXPORTS = {
     "Color": "tryon.color",
     "FrameParse": "tryon.parsing",
     "Face": "tryon.parsing",
+    "RoiMask": "tryon.geometry",
     "CLASSES": "tryon.parsing",
     "REGIONS": "tryon.parsing",
     "create_effect": "tryon.effects",
@@ -53,6 +54,7 @@ __all__ = [
     "LookError",
     "Pipeline",
     "PipelineOptions",
+    "RoiMask",
     "TryOnError",
     "__version__",
     "create_effect",
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
     from tryon.color import Color
     from tryon.effects import create_effect
     from tryon.errors import ImageReadError, InputError, LookError, TryOnError
+    from tryon.geometry import RoiMask
     from tryon.live import LiveLoop
     from tryon.looks import Look
     from tryon.parsing import CLASSES, REGIONS, Face, FrameParse
