@@ -216,9 +216,9 @@ def test_a_look_switched_mid_stream_reaches_the_child(shared_data):
     lips = max(changed[:4])
     assert 0 < lips < 6000
     assert min(changed[6:]) > 5 * lips
-    # And the two in flight, parsed without the body classes, were drawn with the lipstick: never a frame with
-    # neither look (they came out unchanged before)
-    assert all(0 < n <= lips * 1.5 for n in changed[4:6]), changed
+    # And those in flight at the switch (up to two), parsed without the body classes, were drawn with the lipstick:
+    # never a frame with neither look (they came out unchanged before)
+    assert all(0 < n <= lips * 1.5 or n > 5 * lips for n in changed[4:6]), changed
 
 
 @needs_two_cpus
