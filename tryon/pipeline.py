@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import threading
 import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -156,6 +157,10 @@ def _needs(look: Look, what: str) -> bool:
     return any(_needs(sub, what) for sub in look.faces.values())
 
 
+#: The most frames a live loop holds between planning and rendering (:mod:`tryon.parse_process`'s depth).
+_MAX_IN_FLIGHT = 2
+
+
 class Pipeline:
     """Applies a look to BGR frames: ``out = pipe.process(frame)``.
 
@@ -203,7 +208,13 @@ class Pipeline:
         self._frames = 0
         self._last_person: np.ndarray | None = None
         self._shape: tuple[int, int] | None = None  # the last frame's (height, width), in video mode
-        self._previous_look: Look | None = None  # until a frame parsed for the new look is drawn (see set_look)
+        # Frames are rendered in the order they were planned: those planned and not yet rendered when the look
+        # changes were parsed for the old one (see set_look).
+        self._plans = 0
+        self._renders = 0
+        self._previous_look: Look | None = None
+        self._stale = 0  # how many of the next renders were planned for the previous look
+        self._switching = threading.Lock()
         self._closed = False
 
     @staticmethod
@@ -217,14 +228,16 @@ class Pipeline:
         return Look.load(look, overrides=overrides)
 
     def set_look(self, look: LookRef, overrides: Sequence[str] = ()) -> None:
-        """Switches the look, from the next frame parsed with what it reads.
+        """Switches the look, from the next frame planned (:meth:`plan`, :meth:`perceive`, :meth:`parse`).
 
-        Frames already perceived for the old look (a live loop holds one or two) may lack the new look's masks (a
-        makeup look's frames have no hair for a hair colour): :meth:`render` draws those with the old look, so the
-        switch never shows a frame with neither.
+        Frames planned for the old look and not yet rendered (a live loop holds one or two) may lack the new look's
+        masks (a makeup look's frames have no hair for a hair colour): :meth:`render` draws those with the old look,
+        so the switch never shows a frame with neither. Safe to call from another thread than the renderer's.
         """
         resolved = self._resolve(look, overrides)
-        self._previous_look, self.look = self.look, resolved
+        with self._switching:
+            self._previous_look, self.look = self.look, resolved
+            self._stale = min(_MAX_IN_FLIGHT, max(0, self._plans - self._renders))
 
     def parse(
         self,
@@ -268,6 +281,7 @@ class Pipeline:
         Args:
             body: as for :meth:`parse`.
         """
+        self._plans += 1
         explicit = body is not None
         body = self.wants_body() if body is None else body and self.options.person_mask
         # Asked for explicitly, the body classes are all given; decided from the look, only those it reads.
@@ -401,12 +415,17 @@ class Pipeline:
         return out
 
     def _look_for(self, parse: FrameParse) -> Look | None:
-        """The look to draw ``parse`` with: the current one, or the one before while frames parsed for it come."""
-        previous, look = self._previous_look, self.look
-        if previous is None or look is None or self._serves(parse, look):
-            self._previous_look = None
+        """The look to draw ``parse`` with: the current one, or the one before for a frame planned for it."""
+        with self._switching:
+            self._renders += 1
+            previous, look = self._previous_look, self.look
+            if self._stale <= 0 or previous is None:
+                self._previous_look = None
+                return look
+            self._stale -= 1
+        if look is None or self._serves(parse, look) or not self._serves(parse, previous):
             return look
-        return previous if self._serves(parse, previous) else look
+        return previous
 
     def _serves(self, parse: FrameParse, look: Look) -> bool:
         """Whether ``parse`` holds the person mask and body classes ``look`` reads, where this pipeline gives them."""
@@ -435,6 +454,10 @@ class Pipeline:
         Forgets the face ids, the landmark smoothing, MediaPipe's tracking, the carried person mask and the
         parser's memory (colour models, a model's carried masks). A video pipeline fed unrelated frames without it
         meshes each new face where the last one was first, and smooths the landmarks across the cut.
+
+        Call it between frames, from the thread that perceives them, and not while a
+        :class:`~tryon.live.LiveLoop` runs this pipeline (its perception runs on a worker thread or in a child
+        process of its own).
         """
         self._check_open()
         self._perception.reset()

@@ -6,6 +6,7 @@ import hashlib
 import os
 import socket
 import time
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -415,3 +416,26 @@ def test_the_linux_cache_folder_honours_xdg_cache_home(tmp_path, monkeypatch):
     monkeypatch.setattr(manager_module.sys, "platform", "linux")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "tryon" / "models"
+
+
+def test_a_name_that_stops_resolving_mid_download_is_retried_and_resumed(tmp_path, monkeypatch):
+    # Given a download cut after 100 bytes, then a DNS failure (the Wi-Fi came back slowly), then a good attempt
+    from tryon.models import download as dl
+
+    attempts: list[int] = []
+
+    def fetch(url, part, offset, size, progress, timeout, what):
+        attempts.append(offset)
+        if len(attempts) == 1:
+            part.write_bytes(BODY[:100])
+            raise dl._CutError("cut")
+        if len(attempts) == 2:
+            raise urllib.error.URLError(socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"))
+        with part.open("ab") as out:
+            out.write(BODY[offset:])
+
+    monkeypatch.setattr(dl, "_fetch", fetch)
+    part = tmp_path / "model.bin.part"
+    dl.download("https://example.invalid/model.bin", part, size=len(BODY), retries=3, retry_wait=0)
+    # Then the failure was retried (only a first try that cannot resolve gives up) and the download resumed
+    assert attempts == [0, 100, 100] and part.read_bytes() == BODY

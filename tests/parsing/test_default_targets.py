@@ -50,4 +50,5 @@ def test_default_parser_reaches_its_target(reports: dict[str, EvalReport], datas
     report = reports[dataset]
     assert report.images > 0
     f1 = report.regions[region].f1
+    assert f1 is not None, f"{dataset} {region}: no ground-truth pixels ({report.as_dict()})"
     assert f1 >= lowest, f"{dataset} {region}: F1 {f1:.3f} < {lowest} ({report.as_dict()})"

@@ -76,4 +76,5 @@ def test_model_parsers_reach_their_scores(reports, parser, dataset, region, leas
     report = reports[parser, dataset]
     assert report.images > 0
     f1 = report.regions[region].f1
+    assert f1 is not None, f"{parser} on {dataset}: no ground-truth pixels for {region} ({report.as_dict()})"
     assert f1 >= least, f"{parser} on {dataset}: {region} F1 {f1:.3f} < {least} ({report.as_dict()})"

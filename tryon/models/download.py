@@ -62,9 +62,9 @@ def download(
         label: the model's name, for messages.
 
     Raises:
-        ModelError: when the server's name does not resolve (no network: not retried), the server refuses the
-            file, the size is exceeded, or the connection keeps failing (``part`` then keeps what arrived, if
-            anything, so a later call resumes; the message says so only when it does).
+        ModelError: when the server's name does not resolve at the first try (no network: not retried), the server
+            refuses the file, the size is exceeded, or the connection keeps failing (``part`` then keeps what
+            arrived, if anything, so a later call resumes; the message says so only when it does).
     """
     if not url.startswith(("https://", "http://")):
         raise ModelError(f"{label or url}: refusing to download from {url!r}: only http(s) URLs are fetched")
@@ -91,7 +91,9 @@ def download(
             else:
                 raise ModelError(f"{what}: the server refused {url} (HTTP {exc.code} {exc.reason})") from None
         except (_CutError, OSError, http.client.HTTPException) as exc:  # URLError, resets and timeouts are OSErrors
-            if _unresolved(exc):  # no network, or no such host: trying again will not help
+            if _unresolved(exc) and not failures:
+                # No network or no such host at the first try: trying again will not help. A name that stops
+                # resolving mid-download (a Wi-Fi drop) is retried like any cut.
                 host = urllib.parse.urlsplit(url).hostname or url
                 raise ModelError(
                     f"{what}: cannot reach {host} (its name does not resolve: no network?){_kept(part)}; offline, "

@@ -410,7 +410,7 @@ class Perception:
             raise InputError("this Perception is closed")
         if self.options.mode == "video":
             self._mesh.reset()
-            if self._segmenter is not None:  # its smoothing blends the last frame's mask in
+            if self._segmenter is not None:  # a fresh run, as for a new stream (it keeps no state today)
                 self._segmenter.reset()
 
     def close(self) -> None:
