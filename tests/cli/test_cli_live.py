@@ -85,19 +85,9 @@ def test_cam_sends_the_made_up_photo_to_the_virtual_camera_until_ctrl_c(shared_d
     assert not outside.any()
 
 
-def test_cam_without_a_virtual_camera_explains_what_to_install(shared_data, virtual_cameras, capsys, monkeypatch):
-    # Given a source whose closing is recorded
-    import tryon.cli.live as live
-
-    opened = []
-    real_open = live.open_source
-
-    def recording_open(*args, **kwargs):
-        source = real_open(*args, **kwargs)
-        opened.append(source)
-        return source
-
-    monkeypatch.setattr(live, "open_source", recording_open)
+def test_cam_without_a_virtual_camera_explains_what_to_install(shared_data, virtual_cameras, capsys, opened_sources):
+    # Given a source whose closing is recorded (opened_sources)
+    opened = opened_sources
     # When no virtual camera device exists
     code = main(["cam", "--source", str(need_file(shared_data / PHOTO)), "--backend", "tryon-missing"])
     err = capsys.readouterr().err
