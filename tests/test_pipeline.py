@@ -235,9 +235,9 @@ def test_the_person_mask_alone_is_built_for_a_background_only_look(face_case):
 def test_the_parser_is_asked_only_for_the_body_classes_the_look_reads(effects, expected):
     look = Look.from_dict({"name": "t", "effects": effects})
     with Pipeline(look=look) as pipe:
-        assert pipe._body_request(pipe.wants_body()) == expected
+        assert pipe._body_request(pipe.wants_body(), pipe.look) == expected
     with Pipeline(look=None) as pipe:  # parsing alone (labels) wants everything
-        assert pipe._body_request(pipe.wants_body()) is True
+        assert pipe._body_request(pipe.wants_body(), pipe.look) is True
 
 
 def test_asking_for_the_body_explicitly_gives_every_class_whatever_the_look():

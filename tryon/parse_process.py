@@ -50,7 +50,7 @@ import numpy as np
 from tryon.errors import TryOnError
 from tryon.image import to_bgr8
 from tryon.parsing.frame_parse import FrameParse
-from tryon.pipeline import ParsePlan, PipelineOptions
+from tryon.pipeline import MAX_IN_FLIGHT, ParsePlan, PipelineOptions
 
 __all__ = ["ParseProcess", "ParseProcessError"]
 
@@ -88,7 +88,9 @@ class ParseProcess:
             error (a missing model: :class:`~tryon.errors.ModelError`) is raised as it was.
     """
 
-    def __init__(self, options: PipelineOptions, depth: int = 2, start_timeout: float = _START_TIMEOUT) -> None:
+    def __init__(
+        self, options: PipelineOptions, depth: int = MAX_IN_FLIGHT, start_timeout: float = _START_TIMEOUT
+    ) -> None:
         if not self.available():
             raise ParseProcessError("a parse process needs a POSIX system (Linux, macOS)")
         if depth < 1:

@@ -157,8 +157,9 @@ def _needs(look: Look, what: str) -> bool:
     return any(_needs(sub, what) for sub in look.faces.values())
 
 
-#: The most frames a live loop holds between planning and rendering (:mod:`tryon.parse_process`'s depth).
-_MAX_IN_FLIGHT = 2
+#: The most frames a live loop holds between planning and rendering (:class:`~tryon.parse_process.ParseProcess`'s
+#: depth; a worker thread holds one).
+MAX_IN_FLIGHT = 2
 
 
 class Pipeline:
@@ -237,7 +238,7 @@ class Pipeline:
         resolved = self._resolve(look, overrides)
         with self._switching:
             self._previous_look, self.look = self.look, resolved
-            self._stale = min(_MAX_IN_FLIGHT, max(0, self._plans - self._renders))
+            self._stale = min(MAX_IN_FLIGHT, max(0, self._plans - self._renders))
 
     def parse(
         self,
@@ -282,12 +283,16 @@ class Pipeline:
             body: as for :meth:`parse`.
         """
         self._plans += 1
+        return self._plan_for(self.look, body)
+
+    def _plan_for(self, look: Look | None, body: bool | None = None) -> ParsePlan:
+        """:meth:`plan` for ``look``."""
         explicit = body is not None
-        body = self.wants_body() if body is None else body and self.options.person_mask
+        body = self._wants_body(look) if body is None else body and self.options.person_mask
         # Asked for explicitly, the body classes are all given; decided from the look, only those it reads.
         return ParsePlan(
-            person=bool(body or self.wants_person()),
-            body=bool(body) if explicit else self._body_request(body),
+            person=bool(body or self._wants_person(look)),
+            body=bool(body) if explicit else self._body_request(body, look),
         )
 
     def perceive_planned(
@@ -347,33 +352,39 @@ class Pipeline:
             timings["parsing"] = (time.perf_counter() - t0) * 1000.0
         return parse
 
-    def _body_request(self, body: bool) -> bool | frozenset[str]:
-        """What to ask the parser for: no body classes, all, or the ones the look reads (and ``person``)."""
+    def _body_request(self, body: bool, look: Look | None) -> bool | frozenset[str]:
+        """What to ask the parser for: no body classes, all, or the ones ``look`` reads (and ``person``)."""
         if not body:
             return False
-        if self.options.body == "always" or self.look is None:
+        if self.options.body == "always" or look is None:
             return True
-        wanted = _body_classes(self.look)
+        wanted = _body_classes(look)
         if not wanted:  # an effect that reads them all, or body classes asked for a look that reads none
             return True
-        return wanted | {"person"} if _needs(self.look, "needs_person") else wanted
+        return wanted | {"person"} if _needs(look, "needs_person") else wanted
 
     def wants_body(self) -> bool:
         """Whether frames get the person mask and the body classes, given the options and the current look."""
-        o = self.options
-        if not o.person_mask or o.body == "never":
-            return False
-        if o.body == "always" or self.look is None:
-            return True
-        return _needs(self.look, "needs_body")
+        return self._wants_body(self.look)
 
     def wants_person(self) -> bool:
         """Whether frames get the person mask: for the body classes, or for an effect that reads only it."""
-        return self.wants_body() or (
+        return self._wants_person(self.look)
+
+    def _wants_body(self, look: Look | None) -> bool:
+        o = self.options
+        if not o.person_mask or o.body == "never":
+            return False
+        if o.body == "always" or look is None:
+            return True
+        return _needs(look, "needs_body")
+
+    def _wants_person(self, look: Look | None) -> bool:
+        return self._wants_body(look) or (
             self.options.person_mask
             and self.options.body != "never"
-            and self.look is not None
-            and _needs(self.look, "needs_person")
+            and look is not None
+            and _needs(look, "needs_person")
         )
 
     def render(
@@ -428,14 +439,14 @@ class Pipeline:
         return previous
 
     def _serves(self, parse: FrameParse, look: Look) -> bool:
-        """Whether ``parse`` holds the person mask and body classes ``look`` reads, where this pipeline gives them."""
-        if not self.options.person_mask or self.options.body == "never":
+        """Whether ``parse`` holds what a frame planned for ``look`` gets: the person mask, the body classes."""
+        plan = self._plan_for(look)
+        if plan.person and parse.person is None:
+            return False
+        if not plan.body:
             return True
-        if _needs(look, "needs_body"):
-            wanted = _body_classes(look) or frozenset(BODY_CLASSES)
-            if parse.person is None or not wanted <= parse.masks.keys():
-                return False
-        return parse.person is not None or not _needs(look, "needs_person")
+        wanted = frozenset(BODY_CLASSES) if plan.body is True else plan.body - {"person"}
+        return wanted <= parse.masks.keys()
 
     def process(
         self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None, timestamp: float | None = None

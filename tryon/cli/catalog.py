@@ -6,7 +6,6 @@ import argparse
 import json
 
 from tryon.cli.common import EXIT_OK, table
-from tryon.color import short_repr
 from tryon.errors import CatalogError
 from tryon.looks import CATEGORIES, Catalog
 
@@ -36,7 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
 
 def run(args: argparse.Namespace) -> int:
     catalog = Catalog.builtin()
-    brand = None if args.brand is None else _brand(catalog, args.brand)
+    brand = None if args.brand is None else catalog.brand(args.brand)
     products = catalog.find(args.category, brand)
     if brand is not None and not products:  # a brand without this category: say so, not an empty list
         categories = ", ".join(dict.fromkeys(p.category for p in catalog.find(brand=brand)))
@@ -48,20 +47,3 @@ def run(args: argparse.Namespace) -> int:
     rows += [(p.sku, p.category, p.brand, p.product, p.shade, p.color.hex, p.finish or "") for p in products]
     print(table(rows))
     return EXIT_OK
-
-
-def _brand(catalog: Catalog, text: str) -> str:
-    """The catalogue's brand that ``text`` names: the whole name or its first words, in any case.
-
-    Raises:
-        CatalogError: when no brand, or more than one, matches (listing the known brands).
-    """
-    words = text.casefold().split()
-    brands = catalog.brands
-    exact = [b for b in brands if b.casefold().split() == words]
-    found = exact or [b for b in brands if words and b.casefold().split()[: len(words)] == words]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise CatalogError(f"brand {short_repr(text)} matches several brands: {', '.join(found)}; name one")
-    raise CatalogError(f"unknown brand {short_repr(text)}; known brands: {', '.join(brands)}")

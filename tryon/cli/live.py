@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import platform
 import signal
 import sys
 import threading
@@ -22,22 +21,18 @@ from tryon.cli.common import (
     frame_rate,
     pipeline_options,
 )
-from tryon.errors import SinkError
 from tryon.looks import Catalog, Look, builtin_looks
 from tryon.pipeline import Pipeline
+from tryon.sinks.virtualcam import BACKEND_PLATFORMS, VirtualCameraSink, check_backend
 from tryon.sources import open_source, source_kind
 from tryon.sources.base import Source
 
 if TYPE_CHECKING:
     from tryon.live import LiveLoop, LoopStats
 
-__all__ = ["BACKEND_PLATFORMS", "register", "run_demo", "run_cam"]
+__all__ = ["register", "run_demo", "run_cam"]
 
 log = logging.getLogger(__name__)
-
-#: Where each of pyvirtualcam's own backends exists (it registers only the current platform's, by
-#: ``platform.system()``): named in ``--backend``'s help, and in the error for another platform's backend.
-BACKEND_PLATFORMS = {"v4l2loopback": ("Linux",), "obs": ("Windows", "macOS"), "unitycapture": ("Windows",)}
 
 
 def _source_options(parser: argparse.ArgumentParser) -> None:
@@ -100,28 +95,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         help="a look file to reload whenever it changes (switch looks during a call)",
     )
     cam.set_defaults(func=run_cam)
-
-
-def _check_backend(name: str) -> None:
-    """Refuses a ``--backend`` that cannot run on this platform, before a source or a device is opened.
-
-    Raises:
-        SinkError: for another platform's backend (saying where it exists and what to use here) or an unknown one
-            (listing the valid names).
-    """
-    import pyvirtualcam
-
-    here = sorted(pyvirtualcam.camera.BACKENDS)
-    if name == "auto" or name in here:
-        return
-    where = BACKEND_PLATFORMS.get(name)
-    if where is not None:
-        system = {"Darwin": "macOS"}.get(platform.system(), platform.system())
-        raise SinkError(
-            f"the {name} backend is available on {' and '.join(where)} only; on {system} use --backend auto"
-            + (f" or {', '.join(here)}" if here else "")
-        )
-    raise SinkError(f"unknown virtual camera backend {name!r}; valid backends: {', '.join(['auto', *here])}")
 
 
 def _open(args: argparse.Namespace) -> Source:
@@ -197,7 +170,6 @@ def run_cam(args: argparse.Namespace) -> int:
     from tryon.apps.cam import CamApp
     from tryon.live import LiveLoop
     from tryon.sinks.base import Sink
-    from tryon.sinks.virtualcam import VirtualCameraSink
     from tryon.sinks.window import WindowSink
 
     _stop_on_sigterm()
@@ -205,7 +177,7 @@ def run_cam(args: argparse.Namespace) -> int:
     look = Look.load(args.look)
     if args.watch is not None:  # the watched file is the look it starts with; --look heads the preview's n/p list
         look = Look.load(args.watch)
-    _check_backend(args.backend)
+    check_backend(args.backend)
     # Whatever stops the start-up (an error, Ctrl+C while the models load), what was opened is closed; the loop
     # closes the source and the sinks itself once it runs (closing twice is safe).
     with ExitStack() as opened:

@@ -190,6 +190,22 @@ class Catalog:
         """The brands, in catalogue order."""
         return list(dict.fromkeys(p.brand for p in self._products.values()))
 
+    def brand(self, text: str) -> str:
+        """The brand ``text`` names: the whole name or its first words, in any case (``"kobo"``: Kobo Beauty).
+
+        Raises:
+            CatalogError: when no brand, or more than one, matches (listing the known brands).
+        """
+        words = text.casefold().split()
+        brands = self.brands
+        exact = [b for b in brands if b.casefold().split() == words]
+        found = exact or [b for b in brands if words and b.casefold().split()[: len(words)] == words]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise CatalogError(f"brand {short_repr(text)} matches several brands: {', '.join(found)}; name one")
+        raise CatalogError(f"unknown brand {short_repr(text)}; known brands: {', '.join(brands)}")
+
     def __contains__(self, sku: object) -> bool:
         return isinstance(sku, str) and sku.strip().upper() in self._products
 

@@ -8,6 +8,7 @@ to be ready.
 from __future__ import annotations
 
 import logging
+import platform
 import sys
 import threading
 import time
@@ -21,7 +22,11 @@ from tryon.sinks.base import Sink
 #: The frame rates a virtual camera is sent at.
 MIN_FPS, MAX_FPS = 1.0, 240.0
 
-__all__ = ["VirtualCameraSink", "install_hint"]
+#: Where each of pyvirtualcam's own backends exists (it registers only the current platform's, by
+#: ``platform.system()``): named in ``tryon cam --backend``'s help, and in the error for another platform's backend.
+BACKEND_PLATFORMS = {"v4l2loopback": ("Linux",), "obs": ("Windows", "macOS"), "unitycapture": ("Windows",)}
+
+__all__ = ["BACKEND_PLATFORMS", "VirtualCameraSink", "check_backend", "install_hint"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,30 @@ def install_hint(platform: str = sys.platform) -> str:
     return "install OBS Studio 30 or newer, which provides the OBS Virtual Camera device"
 
 
+def check_backend(name: str | None) -> str | None:
+    """The pyvirtualcam backend ``name`` stands for on this platform: None for ``"auto"`` (or None), else ``name``.
+
+    Raises:
+        SinkError: for another platform's backend (saying where it exists and what to use here) or an unknown one
+            (listing the valid names).
+    """
+    import pyvirtualcam
+
+    if name is None or name == "auto":
+        return None
+    here = sorted(pyvirtualcam.camera.BACKENDS)
+    if name in here:
+        return name
+    where = BACKEND_PLATFORMS.get(name)
+    if where is not None:
+        system = {"Darwin": "macOS"}.get(platform.system(), platform.system())
+        raise SinkError(
+            f"the {name} backend is available on {' and '.join(where)} only; on {system} use --backend auto"
+            + (f" or {', '.join(here)}" if here else "")
+        )
+    raise SinkError(f"unknown virtual camera backend {name!r}; valid backends: {', '.join(['auto', *here])}")
+
+
 class VirtualCameraSink(Sink):
     """Sends frames to a virtual camera at a steady ``fps``.
 
@@ -49,7 +78,8 @@ class VirtualCameraSink(Sink):
         device: a specific device (``/dev/video10``), or None for any.
 
     Raises:
-        SinkError: when no virtual camera device is available, with what to install on this OS.
+        SinkError: when no virtual camera device is available, with what to install on this OS, or for a backend
+            this platform lacks (see :func:`check_backend`).
     """
 
     kind = "virtualcam"
@@ -62,11 +92,7 @@ class VirtualCameraSink(Sink):
             import pyvirtualcam
         except ImportError as exc:  # pragma: no cover - a hard dependency
             raise DependencyError('pyvirtualcam is missing: pip install "pyvirtualcam>=0.11"') from exc
-        if backend == "auto":
-            backend = None
-        if backend is not None and backend not in pyvirtualcam.camera.BACKENDS:
-            names = ", ".join(["auto", *sorted(pyvirtualcam.camera.BACKENDS)])
-            raise SinkError(f"unknown virtual camera backend {backend!r}; valid backends: {names}")
+        backend = check_backend(backend)
         self.size = size
         self.fps = float(fps)
         if not MIN_FPS <= self.fps <= MAX_FPS:  # a zero or NaN rate would stall the pacing thread, a huge one spin it
