@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Optional, Protocol
 
 import numpy as np
@@ -228,7 +228,8 @@ class _InTurn:
         if got is None:
             return None
         frame, timings, started = got
-        return frame, self._pipeline.parse(frame.image, timings, timestamp=frame.timestamp), timings, started
+        parse = self._pipeline.parse(frame.image, timings, timestamp=frame.timestamp, cut=frame.cut)
+        return frame, parse, timings, started
 
     def close(self) -> None:
         pass
@@ -245,9 +246,8 @@ class _ThreadAhead:
             if got is None:
                 return None
             frame, timings, started = got
-            return _Perceived(
-                frame, pipeline.perceive(frame.image, timings, timestamp=frame.timestamp), timings, started
-            )
+            perceived = pipeline.perceive(frame.image, timings, timestamp=frame.timestamp, cut=frame.cut)
+            return _Perceived(frame, perceived, timings, started)
 
         self._ahead = _PerceiveAhead(produce, just_in_time=just_in_time)
 
@@ -298,7 +298,7 @@ class _ProcessAhead:
                     self._pending.put(_END)
                     return
                 frame, timings, started = got
-                self._remote.submit(frame.image, self._pipeline.plan(), frame.timestamp)
+                self._remote.submit(frame.image, self._pipeline.plan(), frame.timestamp, frame.cut)
                 self._read_ms += _EMA * ((time.perf_counter() - t0) * 1000.0 - self._read_ms)
                 self._pending.put((frame, timings, started))
         except BaseException as exc:  # re-raised in the consumer's thread
@@ -461,10 +461,21 @@ class LiveLoop:
         self.keep_input = keep_input
         self.stats = LoopStats(history=[] if record else None)
         self._stop = False
+        self._cut = False
 
     def stop(self) -> None:
         """Asks the loop to stop after the current frame (safe from another thread)."""
         self._stop = True
+
+    def reset(self) -> None:
+        """Makes the pipeline start afresh from the next frame read (a scene cut the source does not mark).
+
+        Safe from the hook or another thread: the next frame is marked as a cut (:attr:`Frame.cut
+        <tryon.sources.Frame.cut>`), so the reset happens where that frame is perceived and parsed (a worker
+        thread, the parse process) and in frame order: the frames already in flight finish with what they knew.
+        Sources mark their own cuts (a looped video's wrap, a folder's next photo).
+        """
+        self._cut = True
 
     def _close_sinks(self) -> None:
         """Closes every sink, each whatever the others do: an error is logged, an interrupt raised after the rest."""
@@ -505,6 +516,9 @@ class LiveLoop:
                 frame = read()
                 if frame is None:
                     return None
+                if self._cut:
+                    self._cut = False
+                    frame = replace(frame, cut=True)
                 if budget[0] is not None:
                     budget[0] -= 1
                 return frame, {"capture": (time.perf_counter() - t0) * 1000.0}, t0

@@ -169,13 +169,15 @@ class ParseProcess:
         self._held = True
         return True
 
-    def submit(self, frame: np.ndarray, plan: ParsePlan, timestamp: float | None = None) -> None:
+    def submit(self, frame: np.ndarray, plan: ParsePlan, timestamp: float | None = None, cut: bool = False) -> None:
         """Hands a frame to the child, first waiting (:meth:`wait_for_room`) while ``depth`` frames are in flight.
 
         Args:
             frame: the frame (any layout :func:`~tryon.image.to_bgr8` accepts); copied, so the caller may reuse it.
             plan: what to parse besides the faces (:meth:`~tryon.pipeline.Pipeline.plan`).
             timestamp: the frame's time in seconds (for stabilisation), or None for the child's clock.
+            cut: the frame starts a new scene: the child's pipeline forgets the stream before it (see
+                :meth:`~tryon.pipeline.Pipeline.parse`).
 
         Raises:
             ParseProcessError: when the child has gone.
@@ -189,7 +191,7 @@ class ParseProcess:
                 offset = self._slot(bgr.nbytes) * self._slot_bytes
                 assert self._shm is not None
                 np.copyto(np.ndarray(bgr.shape, np.uint8, buffer=self._shm.buf, offset=offset), bgr)
-                self._frames.send((self._seq, self._shm.name, offset, bgr.shape, timestamp, plan))
+                self._frames.send((self._seq, self._shm.name, offset, bgr.shape, timestamp, plan, bool(cut)))
             except (OSError, EOFError) as exc:
                 self._room.release()
                 if isinstance(exc, _NoMemoryError):
@@ -404,7 +406,7 @@ def _serve(frames: Connection, results: Connection) -> int:
                 break
             if message is None:
                 break
-            seq, name, offset, shape, timestamp, plan = message
+            seq, name, offset, shape, timestamp, plan, cut = message
             if shm is None or shm.name != name:
                 if shm is not None:
                     _close_quietly(shm)
@@ -412,7 +414,7 @@ def _serve(frames: Connection, results: Connection) -> int:
             frame: np.ndarray = np.ndarray(shape, np.uint8, buffer=shm.buf, offset=offset)
             timings: MutableMapping[str, float] = {}
             try:
-                parse = pipe.parse_perceived(pipe.perceive_planned(frame, plan, timings, timestamp), timings)
+                parse = pipe.parse_perceived(pipe.perceive_planned(frame, plan, timings, timestamp, cut), timings)
                 reply: tuple[object, ...] = ("ok", seq, (parse, dict(timings)))
             except Exception as exc:
                 reply = ("error", seq, _portable(exc))

@@ -112,12 +112,14 @@ class Perceived:
         ids: each face's stable id, in the order of ``perception.landmarks``.
         body: the body classes to parse: all (True), none (False), or the ones the look reads (a set, with
             ``"person"`` for the person mask), as decided when the frame was perceived.
+        cut: the frame starts a new scene: the parser forgets its memory before parsing it.
     """
 
     frame: np.ndarray
     perception: PerceptionResult
     ids: tuple[int, ...]
     body: BodyRequest
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,7 @@ class Pipeline:
         timings: MutableMapping[str, float] | None = None,
         timestamp: float | None = None,
         body: bool | None = None,
+        cut: bool = False,
     ) -> FrameParse:
         """Perceives and parses one frame (any supported dtype/layout; see :func:`tryon.image.to_bgr8`).
 
@@ -258,8 +261,10 @@ class Pipeline:
                 the options and the look: a look that reads none (makeup alone) gets the faces alone, and a parsing
                 model's masks may be limited to the classes the look reads. A pipeline without a look parses
                 everything.
+            cut: the frame starts a new scene (a video's first frame after a cut, a looped file at its wrap): the
+                pipeline forgets the stream first, as :meth:`reset` does.
         """
-        return self.parse_perceived(self.perceive(frame, timings, timestamp, body), timings)
+        return self.parse_perceived(self.perceive(frame, timings, timestamp, body, cut), timings)
 
     def perceive(
         self,
@@ -267,14 +272,16 @@ class Pipeline:
         timings: MutableMapping[str, float] | None = None,
         timestamp: float | None = None,
         body: bool | None = None,
+        cut: bool = False,
     ) -> Perceived:
         """The first half of :meth:`parse`: MediaPipe, face ids and stabilisation, no parsing.
 
         MediaPipe runs in C++ without Python's global lock, so a live loop can perceive the next frame on one
         thread while another parses and renders this one (:meth:`parse_perceived`); call each half from one
-        thread only, in frame order.
+        thread only, in frame order. A ``cut`` (see :meth:`parse`) resets each half on its own thread: the
+        tracking here, the parser's memory when :meth:`parse_perceived` takes this frame.
         """
-        return self.perceive_planned(frame, self.plan(body), timings, timestamp)
+        return self.perceive_planned(frame, self.plan(body), timings, timestamp, cut)
 
     def plan(self, body: bool | None = None) -> ParsePlan:
         """What :meth:`perceive` would get for the next frame given the current look: the person mask, body classes.
@@ -301,6 +308,7 @@ class Pipeline:
         plan: ParsePlan,
         timings: MutableMapping[str, float] | None = None,
         timestamp: float | None = None,
+        cut: bool = False,
     ) -> Perceived:
         """:meth:`perceive` with what to get decided beforehand by :meth:`plan` (perhaps in another process)."""
         self._check_open()
@@ -311,6 +319,8 @@ class Pipeline:
         ):
             raise InputError(f"timestamp must be a finite number of seconds, or None, got {timestamp!r}")
         bgr = to_bgr8(frame)
+        if cut:
+            self._forget_tracking()
         person = plan.person
         t0 = time.perf_counter()
         fresh_person = person and (
@@ -341,11 +351,13 @@ class Pipeline:
             ids = list(range(len(perception.landmarks)))
         if timings is not None:
             timings["perception"] = (time.perf_counter() - t0) * 1000.0
-        return Perceived(bgr, perception, tuple(ids), plan.body)
+        return Perceived(bgr, perception, tuple(ids), plan.body, cut)
 
     def parse_perceived(self, perceived: Perceived, timings: MutableMapping[str, float] | None = None) -> FrameParse:
         """The second half of :meth:`parse`: the parser's masks for a frame :meth:`perceive` has seen."""
         self._check_open()
+        if perceived.cut:
+            self._parser.reset()
         t0 = time.perf_counter()
         parse = self._parser.parse(perceived.frame, perceived.perception, list(perceived.ids), body=perceived.body)
         if timings is not None:
@@ -449,15 +461,20 @@ class Pipeline:
         return wanted <= parse.masks.keys()
 
     def process(
-        self, frame: np.ndarray, timings: MutableMapping[str, float] | None = None, timestamp: float | None = None
+        self,
+        frame: np.ndarray,
+        timings: MutableMapping[str, float] | None = None,
+        timestamp: float | None = None,
+        cut: bool = False,
     ) -> np.ndarray:
         """Parses ``frame`` and returns a new BGR uint8 frame with the look applied.
 
         A frame without faces comes back unchanged (as a copy). ``timings``, when given, receives the
-        milliseconds of each stage (``perception``, ``parsing``, ``effects``).
+        milliseconds of each stage (``perception``, ``parsing``, ``effects``); ``timestamp`` and ``cut`` are as
+        for :meth:`parse`.
         """
         bgr = to_bgr8(frame)
-        return self.render(bgr, self.parse(bgr, timings, timestamp), timings)
+        return self.render(bgr, self.parse(bgr, timings, timestamp, cut=cut), timings)
 
     def reset(self) -> None:
         """Starts afresh, as for a new stream: call it at a scene cut or before unrelated frames.
@@ -466,16 +483,21 @@ class Pipeline:
         parser's memory (colour models, a model's carried masks). A video pipeline fed unrelated frames without it
         meshes each new face where the last one was first, and smooths the landmarks across the cut.
 
-        Call it between frames, from the thread that perceives them, and not while a
-        :class:`~tryon.live.LiveLoop` runs this pipeline (its perception runs on a worker thread or in a child
-        process of its own).
+        Call it between frames, from the thread that perceives them. While a :class:`~tryon.live.LiveLoop` runs
+        this pipeline (perceiving on a worker thread or in a child process), call :meth:`LiveLoop.reset
+        <tryon.live.LiveLoop.reset>` instead; to reset at a known frame, pass ``cut=True`` to :meth:`parse` or
+        :meth:`perceive` (or give the loop :class:`~tryon.sources.Frame` values with ``cut`` set).
         """
         self._check_open()
+        self._forget_tracking()
+        self._parser.reset()
+
+    def _forget_tracking(self) -> None:
+        """The perceiving half of :meth:`reset`: MediaPipe's tracking, face ids, smoothing, the carried person."""
         self._perception.reset()
         self._tracker.reset()
         if self._smoother is not None:
             self._smoother.reset()
-        self._parser.reset()
         self._frames = 0
         self._last_person = None
         self._shape = None

@@ -4,6 +4,7 @@ runs until Ctrl+C, closes everything and prints a summary; a missing camera or d
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -83,6 +84,38 @@ def test_cam_sends_the_made_up_photo_to_the_virtual_camera_until_ctrl_c(shared_d
     outside = changed.copy()
     outside[box.grow(box.width // 2).clip(frame.shape).slices] = False
     assert not outside.any()
+
+
+def test_cam_on_a_folder_shows_each_photo_for_a_while(shared_data, virtual_cameras, capsys, monkeypatch, tmp_path):
+    import cv2
+
+    import tryon.cli.live as live
+
+    # Given a folder of two photos of different sizes, shown a third of a second each
+    photos = []
+    for i, name in enumerate(("deepface_img2.jpg", "deepface_img12.jpg")):
+        image = cv2.resize(read_image(need_file(shared_data / "faces" / name)), (320 + 80 * i, 240 + 60 * i))
+        cv2.imwrite(str(tmp_path / f"{i}.png"), image)
+        photos.append(image)
+    monkeypatch.setattr(live, "SLIDE_SECONDS", 1 / 3)
+
+    def frames_of_both() -> list[int]:
+        frames = RecordingBackend.instances[-1].frames if RecordingBackend.instances else []
+        shown = [f.reshape(240, 320, 3) for f in frames if f.any()]  # the loop's frames, not the first black ones
+        small = [cv2.resize(p, (320, 240), interpolation=cv2.INTER_AREA).astype(np.int16) for p in photos]
+        return [int(np.argmin([np.abs(f - p).mean() for p in small])) for f in shown]
+
+    # When the virtual camera runs until it has shown the second photo and the first again
+    watcher = interrupt_when(lambda: re.search("01+0", "".join(map(str, frames_of_both()))) is not None, limit=60)
+    code = main(["cam", "--source", str(tmp_path), "--backend", "tryon-test", "--fps", "30"])
+    watcher.join()
+    err = capsys.readouterr().err
+    assert code == EXIT_OK, err
+    # Then each photo stayed on for about ten frames (they came one a frame before), at the camera's size
+    which = frames_of_both()
+    runs = [len(run) for run in "".join(map(str, which)).replace("01", "0 1").replace("10", "1 0").split()]
+    assert len(runs) >= 3, which
+    assert min(runs[1:-1]) >= 5, runs
 
 
 def test_cam_without_a_virtual_camera_explains_what_to_install(shared_data, virtual_cameras, capsys, opened_sources):

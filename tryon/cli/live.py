@@ -34,6 +34,9 @@ __all__ = ["register", "run_demo", "run_cam"]
 
 log = logging.getLogger(__name__)
 
+#: How long a live app shows each photo of a ``--source`` folder.
+SLIDE_SECONDS = 3.0
+
 
 def _source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -41,7 +44,8 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
         type=camera_or_path,
         default="0",
         metavar="0|DEVICE|FILE",
-        help="camera index or device path, a video file (looped), a photo or a folder (default: 0)",
+        help="camera index or device path, a video file (looped), a photo, or a folder (a slideshow, "
+        f"{SLIDE_SECONDS:.0f} s a photo) (default: 0)",
     )
     parser.add_argument(
         "--size", type=parse_size, default=(1280, 720), metavar="WxH", help="camera size to ask for (default: 1280x720)"
@@ -105,7 +109,9 @@ def _open(args: argparse.Namespace) -> Source:
         return open_source(args.source, size=args.size)
     if kind == "video":
         return open_source(args.source, loop=True)
-    return open_source(args.source, repeat=True)  # a photo or a folder, shown on a loop
+    if kind == "folder":  # a slideshow, on a loop
+        return open_source(args.source, repeat=True, seconds_each=SLIDE_SECONDS)
+    return open_source(args.source, repeat=True)  # a photo, shown on a loop
 
 
 def _fit(size: tuple[int, int], limit: tuple[int, int] = (1600, 900)) -> tuple[int, int]:

@@ -21,12 +21,15 @@ class Frame:
         index: the frame's position in the stream (0, 1, ...).
         timestamp: seconds: the stream's own time for files, the capture time for cameras.
         name: the file name for photo and folder sources, else None.
+        cut: the frame starts a new scene, unrelated to the one before (a looped video at its wrap, the next photo
+            of a folder): a video pipeline forgets its tracking before it (see :meth:`tryon.Pipeline.parse`).
     """
 
     image: np.ndarray
     index: int
     timestamp: float
     name: Optional[str] = None
+    cut: bool = False
 
 
 class Source(ABC):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 
 from tryon.errors import SourceError
 from tryon.sources.base import Frame, Source
@@ -22,7 +23,8 @@ class LatestFrameGrabber:
 
     :meth:`get` returns the newest frame not returned before (waiting for it if need be), None at the end of the
     input, and re-raises a read failure (a camera unplugged) in the caller's thread. Frames that were overwritten
-    before anyone took them are counted in :attr:`dropped`.
+    before anyone took them are counted in :attr:`dropped`; a dropped frame that started a new scene
+    (:attr:`Frame.cut <tryon.sources.Frame.cut>`) passes the mark to the frame that replaced it.
 
     Example:
         >>> with WebcamSource(0) as cam, LatestFrameGrabber(cam) as grab:  # doctest: +SKIP
@@ -66,6 +68,8 @@ class LatestFrameGrabber:
                         return
                     if self._slot is not None:
                         self.dropped += 1
+                        if self._slot.cut and not frame.cut:  # the cut stays marked on the frame after it
+                            frame = replace(frame, cut=True)
                     self._slot = frame
                     self.captured += 1
                     self._cond.notify_all()

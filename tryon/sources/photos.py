@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from tryon.errors import ImageReadError, SourceError
 from tryon.image import IMAGE_SUFFIXES, read_image
 from tryon.sources.base import Frame, Source
 
-__all__ = ["PhotoSource", "FolderSource"]
+__all__ = ["PhotoSource", "FolderSource", "SLIDESHOW_FPS"]
+
+#: The frame rate of a folder shown as a slideshow (``FolderSource(seconds_each=...)``).
+SLIDESHOW_FPS = 30.0
 
 
 class FolderSource(Source):
@@ -18,13 +23,26 @@ class FolderSource(Source):
         folder: the folder.
         repeat: start over at the end (for demos on a photo set).
         skip_unreadable: skip unreadable photos instead of stopping (each is logged; see :attr:`failures`).
+        seconds_each: 0 gives each photo once; more makes a slideshow for a live app: each photo is given
+            ``seconds_each`` seconds' worth of frames at :data:`SLIDESHOW_FPS` (then the source's :attr:`fps`).
+
+    Each photo's first frame is marked as a cut (:attr:`Frame.cut`): the photos are unrelated scenes.
+    The photos may differ in size.
     """
 
     kind = "folder"
     fresh_frames = True
 
-    def __init__(self, folder: str | Path, repeat: bool = False, skip_unreadable: bool = True) -> None:
+    def __init__(
+        self, folder: str | Path, repeat: bool = False, skip_unreadable: bool = True, seconds_each: float = 0.0
+    ) -> None:
         super().__init__()
+        if (
+            isinstance(seconds_each, bool)
+            or not isinstance(seconds_each, (int, float))
+            or not 0 <= seconds_each < 86400
+        ):
+            raise SourceError(f"seconds_each must be a number of seconds in [0, 86400), got {seconds_each!r}")
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise SourceError(f"{self.folder}: not a folder")
@@ -34,6 +52,10 @@ class FolderSource(Source):
         self.repeat = repeat
         self.skip_unreadable = skip_unreadable
         self.failures: list[str] = []
+        self._each = max(1, round(seconds_each * SLIDESHOW_FPS))
+        self._shown: tuple[np.ndarray, str] | None = None  # the photo being held, and its name
+        self._held = 0  # frames given of it
+        self._last: Path | None = None  # the photo of the last frame
         self._pos = 0
         self._index = 0
         first = self._first_size()
@@ -50,13 +72,17 @@ class FolderSource(Source):
 
     @property
     def fps(self) -> float:
-        return 0.0
+        return SLIDESHOW_FPS if self._each > 1 else 0.0
 
     @property
     def size(self) -> tuple[int, int]:
         return self._size
 
     def read(self) -> Frame | None:
+        if self._shown is not None and self._held < self._each and not self._closed:
+            image, name = self._shown
+            self._held += 1
+            return self._frame(image.copy(), name, cut=False)  # a copy: the loop may draw on each frame
         while not self._closed:
             if self._pos >= len(self.paths):
                 if not self.repeat:
@@ -71,10 +97,17 @@ class FolderSource(Source):
                     raise SourceError(str(exc)) from exc
                 self.failures.append(str(exc))
                 continue
-            frame = Frame(image, self._index, float(self._index), path.name)
-            self._index += 1
-            return frame
+            if self._each > 1:
+                self._shown, self._held = (image.copy(), path.name), 1
+            cut, self._last = path != self._last, path  # a folder of one photo, repeated, is one scene
+            return self._frame(image, path.name, cut=cut)
         return None
+
+    def _frame(self, image: np.ndarray, name: str, cut: bool) -> Frame:
+        time = self._index / SLIDESHOW_FPS if self._each > 1 else float(self._index)
+        frame = Frame(image, self._index, time, name, cut)
+        self._index += 1
+        return frame
 
 
 class PhotoSource(Source):

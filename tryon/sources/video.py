@@ -16,7 +16,8 @@ class VideoSource(Source):
 
     Args:
         path: the video file.
-        loop: start over at the end (a demo on a short clip); timestamps keep increasing.
+        loop: start over at the end (a demo on a short clip); timestamps keep increasing, and the first frame of
+            each new round is marked as a cut (:attr:`Frame.cut`).
 
     Raises:
         SourceError: when the file is missing, corrupt or unsupported.
@@ -52,13 +53,14 @@ class VideoSource(Source):
         if self._closed:
             return None
         image = self._reader.read()
-        if image is None and self.loop and self._index > 0:
+        wrapped = image is None and self.loop and self._index > 0
+        if wrapped:
             self._reader.close()
             self._reader = VideoReader(self.path)
             image = self._reader.read()
         if image is None:
             return None
-        frame = Frame(image, self._index, self._index / self.fps)
+        frame = Frame(image, self._index, self._index / self.fps, cut=wrapped)
         self._index += 1
         return frame
 
