@@ -218,6 +218,43 @@ def test_cam_refuses_a_bad_look_before_it_opens_the_camera_or_the_source(
     assert opened_sources == [] and RecordingBackend.instances == []
 
 
+def test_cam_reloads_a_watched_look_edited_while_the_models_load(
+    shared_data, virtual_cameras, capsys, monkeypatch, tmp_path
+):
+    import tryon.cli.live as live
+
+    # Given a watched look file with a red lipstick, edited to a look with no effects while the models load
+    photo = need_file(shared_data / PHOTO)
+    watched = tmp_path / "call.yaml"
+    watched.write_text("name: red\neffects:\n  lipstick: {color: '#B0123F'}\n", encoding="utf-8")
+    loaded = watched.stat().st_mtime
+    pipes: list[Pipeline] = []
+
+    def pipeline_then_edit(*args, **kwargs) -> Pipeline:
+        pipes.append(Pipeline(*args, **kwargs))
+        watched.write_text("name: bare\neffects: {}\n", encoding="utf-8")
+        os.utime(watched, (loaded + 10, loaded + 10))  # a later time, however coarse the file system's clock
+        return pipes[-1]
+
+    monkeypatch.setattr(live, "Pipeline", pipeline_then_edit)
+
+    def loop_frames_sent() -> bool:
+        frames = RecordingBackend.instances[-1].frames if RecordingBackend.instances else []
+        return sum(1 for f in frames[-10:] if f.any()) >= 10
+
+    # When the virtual camera runs on a photo until it has sent ten of the loop's frames
+    watcher = interrupt_when(loop_frames_sent)
+    code = main(["cam", "--source", str(photo), "--backend", "tryon-test", "--watch", str(watched), "--fps", "30"])
+    watcher.join()
+    err = capsys.readouterr().err
+    assert code == EXIT_OK, err
+    # Then the edit was picked up without another one: the look is the edited one, and the camera shows the photo
+    # as it is (no lipstick)
+    assert len(pipes) == 1 and pipes[0].look is not None and pipes[0].look.name == "bare"
+    frame = read_image(photo)
+    np.testing.assert_array_equal(RecordingBackend.instances[-1].frames[-1].reshape(frame.shape), frame)
+
+
 #: Where pyvirtualcam has each of its backends (its camera.py registers them by platform.system()).
 BACKEND_PLATFORMS = {"obs": "Windows and macOS", "v4l2loopback": "Linux", "unitycapture": "Windows"}
 

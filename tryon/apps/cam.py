@@ -14,9 +14,17 @@ from tryon.pipeline import Pipeline
 from tryon.sinks.window import WindowSink
 from tryon.sources.base import Frame
 
-__all__ = ["CamApp"]
+__all__ = ["CamApp", "file_mtime"]
 
 log = logging.getLogger(__name__)
+
+
+def file_mtime(path: Path) -> float:
+    """The modification time of ``path``, or 0.0 where it cannot be read (a missing file)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 class CamApp:
@@ -28,13 +36,21 @@ class CamApp:
         preview: the preview window, if any (``q`` or closing it stops the camera).
         watch: a look file to reload whenever it changes (edit it in any editor while on a call); a broken edit
             is reported and the previous look is kept.
+        watch_mtime: the watched file's modification time (:func:`file_mtime`) taken before the pipeline's look was
+            read from it, so that an edit made since (while the models loaded) is reloaded at the first frame;
+            None: the time it has now.
     """
 
     #: The hook reads only the rendered frame: the live loop may render into the source's frames.
     reads_input = False
 
     def __init__(
-        self, pipeline: Pipeline, looks: list[str], preview: WindowSink | None = None, watch: Path | None = None
+        self,
+        pipeline: Pipeline,
+        looks: list[str],
+        preview: WindowSink | None = None,
+        watch: Path | None = None,
+        watch_mtime: float | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.looks = looks
@@ -43,14 +59,11 @@ class CamApp:
         self.index = 0
         self.reloads = 0
         self.errors: list[str] = []
-        self._mtime = self._stat()
+        self._mtime = watch_mtime if watch_mtime is not None else self._stat()
         self._checked = 0.0
 
     def _stat(self) -> float:
-        try:
-            return self.watch.stat().st_mtime if self.watch is not None else 0.0
-        except OSError:
-            return 0.0
+        return file_mtime(self.watch) if self.watch is not None else 0.0
 
     def poll_watch(self) -> None:
         """Reloads the watched look file if it changed since the last check."""

@@ -173,7 +173,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_cam(args: argparse.Namespace) -> int:
-    from tryon.apps.cam import CamApp
+    from tryon.apps.cam import CamApp, file_mtime
     from tryon.live import LiveLoop
     from tryon.sinks.base import Sink
     from tryon.sinks.window import WindowSink
@@ -181,7 +181,11 @@ def run_cam(args: argparse.Namespace) -> int:
     _stop_on_sigterm()
     # The cheap checks first: nothing is opened for a bad look or a backend this platform lacks.
     look = Look.load(args.look)
+    watch_mtime = None
     if args.watch is not None:  # the watched file is the look it starts with; --look heads the preview's n/p list
+        # Its time is taken before it is read: an edit made from now on, while the models load, is a change the
+        # first frame picks up.
+        watch_mtime = file_mtime(args.watch)
         look = Look.load(args.watch)
     check_backend(args.backend)
     # Whatever stops the start-up (an error, Ctrl+C while the models load), what was opened is closed; the loop
@@ -201,7 +205,7 @@ def run_cam(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         pipe = opened.enter_context(Pipeline(look=look, options=pipeline_options(args, "video")))
-        app = CamApp(pipe, _look_names(args.look), preview=preview, watch=args.watch)
+        app = CamApp(pipe, _look_names(args.look), preview=preview, watch=args.watch, watch_mtime=watch_mtime)
         # The video-call app runs beside us: a renderer pinned to one CPU cannot dodge it (measured with one busy
         # process on 2 cores: 22.9 ms a frame unpinned, 26.0 pinned), so the scheduler keeps every choice here.
         stats = _run_until_ctrl_c(LiveLoop(pipe, source, sinks, realtime=True, hook=app, render_core=False))
