@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import need_file
 from tryon.bench import bench_frame, run_bench, tile_photos
 from tryon.cli.main import main
-from tryon.errors import ImageReadError
+from tryon.errors import ImageReadError, InputError
 from tryon.looks import Look
 
 GARMENT = "viton/test_clothes/003434_1.jpg"  # a shirt on its own: no face
@@ -86,6 +86,29 @@ def test_stability_smoothing_reduces_jitter_and_masks_hold_still(shared_data):
     assert set(result.mask_flicker) == set(FLICKER_REGIONS)
     # On the stillest stretch no mask changes by more than a fifth of its weight per frame
     assert all(0 < v < 0.2 for v in result.mask_flicker.values()), result.mask_flicker
+
+
+@pytest.mark.parametrize(
+    ("name", "not_what"),
+    [("faces/deepface_img2.jpg", "not a photo"), ("notes.txt", "not a .txt file"), ("notes", "not a suffix-less file")],
+    ids=["photo", "text file", "no suffix"],
+)
+def test_stability_of_anything_but_a_video_says_it_needs_a_video(shared_data, tmp_path, name, not_what):
+    from tryon.bench import stability
+
+    # Given a file that is not a video: a real photo, or a file of another type
+    if "/" in name:
+        path = need_file(shared_data / name)
+    else:
+        path = tmp_path / name
+        path.write_text("hello", encoding="utf-8")
+    # When its stability is measured, then the error says a video is needed, which types are, and what came
+    with pytest.raises(InputError) as caught:
+        stability(path)
+    assert str(caught.value) == (
+        f"{path}: stability() measures landmark jitter and lag over time, so it needs a video "
+        f"(.avi, .m4v, .mkv, .mov, .mp4, .webm), {not_what}"
+    )
 
 
 def test_bench_effects_times_each_effect_of_the_look_on_the_clips_31st_frame(shared_data, capsys):

@@ -25,8 +25,9 @@ from tryon.image import IMAGE_SUFFIXES, read_image
 from tryon.sinks.simple import NullSink
 from tryon.sources.base import Frame, Source
 from tryon.sources.video import VideoSource
+from tryon.video import VIDEO_SUFFIXES
 
-__all__ = ["BenchResult", "bench_frame", "effects_cost", "run_bench"]
+__all__ = ["BenchResult", "bench_frame", "check_stability_source", "effects_cost", "run_bench"]
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +374,30 @@ _STABILITY_FRAMES = 1800
 RIGID_LANDMARKS = (1, 4, 5, 6, 168, 197, 195, 33, 133, 263, 362, 10, 109, 338, 234, 454)
 
 
+def check_stability_source(source: str | Path, name: str = "stability()") -> Path:
+    """Refuses a :func:`stability` source other than a video file (jitter and lag are motion over time).
+
+    Args:
+        source: the file to measure.
+        name: what the error calls the measurement (the CLI's ``--stability``).
+
+    Returns:
+        ``source`` as a path.
+
+    Raises:
+        InputError: for a photo or a file of another type, naming the video types.
+    """
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        given = "a photo" if suffix in IMAGE_SUFFIXES else f"a {suffix or 'suffix-less'} file"
+        raise InputError(
+            f"{path}: {name} measures landmark jitter and lag over time, so it needs a video "
+            f"({', '.join(sorted(VIDEO_SUFFIXES))}), not {given}"
+        )
+    return path
+
+
 def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None = None) -> StabilityResult:
     """Measures landmark jitter and lag of the default stabilisation on a real video (one face).
 
@@ -383,14 +408,19 @@ def stability(source: str | Path, window: int = 30, size: tuple[int, int] | None
     that motion (mean distance smoothed-to-raw over mean raw per-frame displacement).
     Lid error: over the whole video, the most the smoothed eyelids' gap (upper to lower lid, both eyes' mean) differs
     from the raw one: how far behind a blink the eye makeup can be, in pixels.
+
+    Raises:
+        InputError: for a source that is not a video (:func:`check_stability_source`), a frame without a face, or a
+            video too short for two ``window``-frame stretches.
     """
+    path = check_stability_source(source)
     from tryon.perception import Perception, PerceptionOptions
     from tryon.perception import topology as tp
     from tryon.perception.smoothing import LandmarkSmoother
 
     raw = []
     with (
-        _BenchSource(Path(source), None, size, loop=False) as frames,
+        _BenchSource(path, None, size, loop=False) as frames,
         Perception(PerceptionOptions(mode="video", max_faces=1, person_mask=False)) as perception,
     ):
         fps = frames.fps

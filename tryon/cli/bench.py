@@ -7,11 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tryon.bench import bench_frame, effects_cost, run_bench, stability
+from tryon.bench import bench_frame, check_stability_source, effects_cost, run_bench, stability
 from tryon.cli.common import EXIT_OK, add_parser_option, check_parser, positive_int, progress, table
 from tryon.errors import InputError
-from tryon.image import IMAGE_SUFFIXES
-from tryon.video import VIDEO_SUFFIXES
 
 __all__ = ["register", "run", "parse_size"]
 
@@ -77,13 +75,7 @@ def _check_stability_source(sources: list[Path]) -> None:
     """Refuses a ``--stability`` source other than one video (jitter and lag are motion over time)."""
     if len(sources) > 1:
         raise InputError("--stability measures one video; give a single --source")
-    suffix = sources[0].suffix.lower()
-    if suffix not in VIDEO_SUFFIXES:
-        given = "a photo" if suffix in IMAGE_SUFFIXES else f"a {suffix or 'suffix-less'} file"
-        raise InputError(
-            f"{sources[0]}: --stability measures landmark jitter and lag over time, so it needs a video "
-            f"({', '.join(sorted(VIDEO_SUFFIXES))}), not {given}"
-        )
+    check_stability_source(sources[0], name="--stability")
 
 
 def run(args: argparse.Namespace) -> int:
