@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -48,6 +49,31 @@ def test_frames_of_another_size_are_resized_for_the_camera():
 def test_no_virtual_camera_explains_what_to_install():
     with pytest.raises(SinkError, match=r"no virtual camera available.*(v4l2loopback|OBS)"):
         VirtualCameraSink((320, 240), backend="tryon-missing")
+
+
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [("log", KeyboardInterrupt), ("thread", RuntimeError)],
+    ids=["ctrl-c after the device opened", "sender thread cannot start"],
+)
+def test_a_failure_after_the_device_opened_closes_it(monkeypatch, step, error):
+    import tryon.sinks.virtualcam as virtualcam
+
+    # Given a step after pyvirtualcam opened the device that raises (Ctrl+C, or no thread for the sender)
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    if step == "log":
+        monkeypatch.setattr(virtualcam.log, "info", fail)
+    else:
+        monkeypatch.setattr(threading.Thread, "start", fail)
+    # When the sink is created, then the error comes through
+    with pytest.raises(error) as caught:
+        VirtualCameraSink((320, 240), backend="tryon-test")
+    # And the device it opened is closed, once, though the half-built sink is still referenced (from the
+    # traceback in `caught`), so pyvirtualcam's own __del__ has not closed it
+    assert caught.traceback
+    assert [backend.closed for backend in RecordingBackend.instances] == [1]
 
 
 @pytest.mark.parametrize(("platform", "words"), [("linux", "exclusive_caps=1"), ("darwin", "OBS"), ("win32", "OBS")])

@@ -97,16 +97,6 @@ class VirtualCameraSink(Sink):
         self.fps = float(fps)
         if not MIN_FPS <= self.fps <= MAX_FPS:  # a zero or NaN rate would stall the pacing thread, a huge one spin it
             raise SinkError(f"virtual camera fps must be {MIN_FPS:g} to {MAX_FPS:g}, got {fps!r}")
-        try:
-            self._cam: Any = pyvirtualcam.Camera(
-                size[0], size[1], self.fps, fmt=pyvirtualcam.PixelFormat.BGR, backend=backend, device=device
-            )
-        except Exception as exc:  # pyvirtualcam reports every backend's failure as one RuntimeError
-            detail = str(exc).strip().replace("\n", "; ") or type(exc).__name__
-            raise SinkError(f"no virtual camera available ({detail}); {install_hint()}") from exc
-        self.device = self._cam.device
-        self.backend = self._cam.backend
-        log.info("virtual camera %s (%s) at %dx%d, %.0f fps", self.device, self.backend, *size, self.fps)
         self.sent = 0
         self.repeated = 0
         self._latest: np.ndarray = np.zeros((size[1], size[0], 3), np.uint8)
@@ -115,7 +105,21 @@ class VirtualCameraSink(Sink):
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._send_loop, name="tryon-virtualcam", daemon=True)
-        self._thread.start()
+        try:
+            self._cam: Any = pyvirtualcam.Camera(
+                size[0], size[1], self.fps, fmt=pyvirtualcam.PixelFormat.BGR, backend=backend, device=device
+            )
+        except Exception as exc:  # pyvirtualcam reports every backend's failure as one RuntimeError
+            detail = str(exc).strip().replace("\n", "; ") or type(exc).__name__
+            raise SinkError(f"no virtual camera available ({detail}); {install_hint()}") from exc
+        try:
+            self.device = self._cam.device
+            self.backend = self._cam.backend
+            log.info("virtual camera %s (%s) at %dx%d, %.0f fps", self.device, self.backend, *size, self.fps)
+            self._thread.start()
+        except BaseException:  # Ctrl+C included: the caller gets no sink to close, so the device is closed here
+            self.close()
+            raise
 
     def write(self, frame: np.ndarray) -> None:
         """Hands over the newest processed frame; the sender thread sends it on the next tick."""
@@ -153,5 +157,6 @@ class VirtualCameraSink(Sink):
 
     def _release(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2.0)
+        if self._thread.is_alive():  # not started when __init__ failed before it
+            self._thread.join(timeout=2.0)
         self._cam.close()
