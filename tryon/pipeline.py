@@ -331,7 +331,7 @@ class Pipeline:
         )
         perception = self._perception(bgr, person=fresh_person)
         if person and not fresh_person:
-            perception = PerceptionResult(perception.landmarks, self._last_person)
+            perception = dataclasses.replace(perception, person=self._last_person)
         self._last_person = perception.person if person else None
         self._frames += 1
         if self.options.mode == "video":
@@ -346,7 +346,7 @@ class Pipeline:
                 t = time.monotonic() if timestamp is None else timestamp
                 self._smoother.forget_except(set(ids))
                 steady = tuple(self._smoother(i, lm, t) for i, lm in zip(ids, perception.landmarks))
-                perception = PerceptionResult(steady, perception.person)
+                perception = dataclasses.replace(perception, landmarks=steady)
         else:
             ids = list(range(len(perception.landmarks)))
         if timings is not None:

@@ -182,6 +182,33 @@ def test_apply_folder_writes_each_photo_and_reports_each_failure(capsys, tmp_pat
     assert "2 of 4 photos failed" in err and "Traceback" not in err
 
 
+def test_apply_hair_colour_to_a_profile_face_mesh_cannot_mesh(capsys, tmp_path, shared_data, grey):
+    from tryon.evaluation import read_label
+
+    # Given a woman in profile (no face mesh: the detector's head places her hair) and the copper hair look
+    root = shared_data / "skin-clothes-hair"
+    photo = need_file(root / "images" / "0.png")
+    label = read_label(need_file(root / "labels" / "0.png"))
+    hair, skin, background = label == 3, label == 1, label == 0
+    out = tmp_path / "copper.png"
+    code, _, err = run(capsys, "apply", photo, "-o", out, "--look", "copper_hair")
+    # Then the photo is written, with a warning that the face effects had no face
+    assert code == 0, err
+    assert "no face found; only the look's hair, clothes and background effects were applied" in err
+    before, after = read_image(photo), read_image(out)
+    changed = np.any(np.abs(after.astype(np.int16) - before) > 8, axis=2)
+    # And the change is her hair: most of the labelled hair recoloured, her skin and the background hardly touched
+    # (the rough labels stop the hair at the shirt, where it falls on: 3166 changed "clothes" pixels are hair)
+    assert changed[hair].mean() > 0.6  # 0.986
+    assert changed[skin].mean() < 0.03  # 0.010
+    assert changed[background].mean() < 0.002  # 0.0009
+    # A makeup look on the same photo, or a hair look on a photo with nobody, still writes nothing
+    for source, look in ((photo, "bold_red"), (grey, "copper_hair")):
+        code, _, err = run(capsys, "apply", source, "-o", tmp_path / "none.png", "--look", look)
+        assert code == 2 and "no face found; nothing written" in err
+    assert not (tmp_path / "none.png").exists()
+
+
 def test_apply_video_writes_the_frames_and_changes_the_lips(capsys, tmp_path, video, lipstick_look):
     out_path = tmp_path / "out.mp4"
     code, _, err = run(capsys, "apply", video, "-o", out_path, "--look", lipstick_look, "--max-frames", 6)

@@ -112,3 +112,29 @@ def test_small_faces_are_looked_for_only_when_asked(shared_data):
     with Perception(PerceptionOptions(mode="image", max_faces=8, small_faces=False)) as perception:
         result = perception(frame)
     assert result.landmarks == () and result.person is not None
+
+
+def test_a_profile_face_mesh_cannot_mesh_is_kept_as_a_head(shared_data):
+    # Given a woman in profile, looking up (face mesh finds no face there, even in the upscaled crop)
+    from tryon.evaluation import read_label
+
+    root = shared_data / "skin-clothes-hair"
+    frame = cv2.imread(str(need_file(root / "images" / "0.png")))
+    label = read_label(need_file(root / "labels" / "0.png"))
+    with Perception(PerceptionOptions(mode="image")) as perception:
+        result = perception(frame)
+    assert result.landmarks == ()
+    # Then the detector's keypoints come as a head: the eyes and mouth on her labelled skin, the ear beside them
+    assert len(result.heads) == 1
+    head = result.heads[0]
+    assert head.shape == (6, 2) and head.dtype == np.float32
+    skin = label == 1
+    for name, (x, y) in zip(("right_eye", "left_eye", "nose_tip", "mouth"), head[:4]):
+        near = skin[int(y) - 3 : int(y) + 4, int(x) - 3 : int(x) + 4]
+        assert near.any(), name
+    # And a video pipeline, which meshes only the whole frame, and photos whose faces are meshed have none
+    with Perception(PerceptionOptions(mode="video")) as perception:
+        assert perception(frame).heads == ()
+    with Perception(PerceptionOptions(mode="image")) as perception:
+        photo = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img12.jpg")))
+        assert len(perception(photo).landmarks) == 1 and perception(photo).heads == ()

@@ -121,12 +121,19 @@ def _check_folder_output(input_dir: Path, output: Path) -> None:
 
 
 def _one_photo(pipe: Pipeline, source: Path, target: Path, frame: np.ndarray | None = None) -> None:
-    """Reads (unless ``frame`` is given), makes up and writes one photo; no face is an error, and nothing is written."""
+    """Reads (unless ``frame`` is given), makes up and writes one photo.
+
+    A photo without a face is an error, and nothing is written, unless the look has effects for the person's body
+    (hair, clothes, background) and a person was found: those are applied (a profile, someone seen from behind).
+    """
     if frame is None:
         frame = read_image(source)
     parse = pipe.parse(frame)
     if not parse.faces:
-        raise InputError(f"{source}: no face found; nothing written")
+        person = parse.person
+        if not pipe.wants_person() or person is None or not np.any(person.alpha >= 128):
+            raise InputError(f"{source}: no face found; nothing written")
+        log.warning("%s: no face found; only the look's hair, clothes and background effects were applied", source)
     write_image(target, pipe.render(frame, parse))
     log.info("%s -> %s (%d face%s)", source, target, len(parse.faces), "" if len(parse.faces) == 1 else "s")
 
@@ -196,7 +203,7 @@ def _video(args: argparse.Namespace, look: Look) -> int:
         total = min(filter(None, (reader.frame_count, args.max_frames)), default=None)
         writer = VideoWriter(args.output, fps=reader.fps)
         try:
-            faces_seen, interrupted = _frames(args, look, reader, writer, total)
+            faces_seen, interrupted, body_look = _frames(args, look, reader, writer, total)
         except KeyboardInterrupt:
             writer.close()  # a second Ctrl+C: keep what was written
             raise
@@ -209,7 +216,12 @@ def _video(args: argparse.Namespace, look: Look) -> int:
             writer.abort()  # finishing failed (a full disk): no unplayable file left behind
             raise
     if not faces_seen:
-        log.warning("%s: no face found in any frame; the video was copied unchanged", args.input)
+        if body_look:
+            log.warning(
+                "%s: no face found in any frame; only the hair, clothes and background effects could apply", args.input
+            )
+        else:
+            log.warning("%s: no face found in any frame; the video was copied unchanged", args.input)
     if interrupted:
         print(f"tryon: interrupted: wrote {writer.frames} frames to {args.output}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -230,8 +242,13 @@ def _video(args: argparse.Namespace, look: Look) -> int:
 
 def _frames(
     args: argparse.Namespace, look: Look, reader: VideoReader, writer: VideoWriter, total: int | None
-) -> tuple[int, bool]:
-    """Makes up frames until the end, ``--max-frames`` or Ctrl+C; returns (frames with a face, interrupted)."""
+) -> tuple[int, bool, bool]:
+    """Makes up frames until the end, ``--max-frames`` or Ctrl+C.
+
+    Returns:
+        The frames with a face, whether Ctrl+C stopped it, and whether the look has body effects (drawn without a
+        face).
+    """
     faces_seen = 0
     # A parsing model runs in line (not on a background thread): the file comes out the same on any machine.
     options = pipeline_options(args, "video", parse_background=False)
@@ -246,4 +263,4 @@ def _frames(
                     faces_seen += bool(parse.faces)
                     writer.write(pipe.render(frame.image, parse, inplace=True))  # each frame freshly decoded
                     bar.update()
-        return faces_seen, stop.requested
+        return faces_seen, stop.requested, pipe.wants_person()

@@ -54,6 +54,8 @@ _EYE_MOUTH, _EYE_LEVEL = 0.39, -0.19
 _EPS = np.float32(1e-4)
 # The smallest head taken from a pose, in face heights per frame side.
 _MIN_POSE_HEAD = 0.1
+# The smallest head taken from a face detector's keypoints: its eye-to-mouth distance on the working copy (pixels).
+_MIN_HEAD_PX = 2.0
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,22 @@ class _Layout:
         axis = mouth - eyes
         down = axis / max(float(np.hypot(*axis)), 1e-6)
         return cls._frame(eyes - down * _EYE_LEVEL * height, axis, height)
+
+    @classmethod
+    def of_detection(cls, pts: np.ndarray) -> _Layout:
+        """From a face detector's keypoints (see ``HEAD_KEYPOINTS``): a face face mesh could not mesh.
+
+        Such faces are seen in profile or turned away. Eyes and mouth give the face's height and tilt as a pose's
+        do; across the face the layout is centred between the ears, where the skull is (a profile's face lies to one
+        side of it, its hair to the other).
+        """
+        eyes = (pts[0] + pts[1]).astype(np.float64) / 2
+        axis = pts[3].astype(np.float64) - eyes
+        height = float(np.hypot(*axis)) / _EYE_MOUTH
+        down = axis / max(float(np.hypot(*axis)), 1e-6)
+        face = cls._frame(eyes - down * _EYE_LEVEL * height, axis, height)
+        ears = (pts[4] + pts[5]).astype(np.float64) / 2
+        return cls._frame(face.origin + face.across * float((ears - face.origin) @ face.across), axis, height)
 
     @classmethod
     def _frame(cls, origin: np.ndarray, axis: np.ndarray, height: float) -> _Layout:
@@ -519,11 +537,20 @@ def _hand_seeds(pose: BodyPose | None, scale: float, shape: tuple[int, int]) -> 
     return out.view(bool)
 
 
-def _layouts(faces: tuple[Face, ...], pose: BodyPose | None, scale: float) -> list[_Layout]:
-    """A layout per face, and one for the pose's head when no face is there; the pose's shoulders end the neck."""
+def _layouts(
+    faces: tuple[Face, ...], pose: BodyPose | None, scale: float, heads: tuple[np.ndarray, ...] = ()
+) -> list[_Layout]:
+    """A layout per face and per head without a mesh (a detector's keypoints), and the pose's head if neither has it.
+
+    The pose's shoulders end the neck.
+    """
     layouts = [_Layout.of_face(f.points * scale) for f in faces]
+    detected = [_Layout.of_detection(k * scale) for k in heads if _eye_mouth(k) * scale >= _MIN_HEAD_PX]
     if pose is None or pose.visibility[[2, 5, 9, 10]].min() < 0.5:
-        return layouts
+        return layouts + detected
+    noses = [k[2] * scale for k in heads]
+    if any(float(np.hypot(*(pose.points[0] * scale - nose))) < 0.5 * d.height for nose, d in zip(noses, detected)):
+        return layouts + detected  # the pose's head is a detected one
     pts = pose.points * scale
     head = _Layout.of_pose(pts)
     shoulders = None
@@ -535,7 +562,7 @@ def _layouts(faces: tuple[Face, ...], pose: BodyPose | None, scale: float) -> li
             if shoulders is not None:
                 s = layout.at((pts[11] + pts[12]) / 2)[1]
                 layouts[i] = _Layout(layout.origin, layout.across, layout.down, layout.height, float(s))
-            return layouts
+            return layouts + detected
     # A head the face mesh missed (a profile, a turned face): only a large one, all in the frame (the pose
     # model places small heads too loosely, and guesses heads out of the frame).
     h, w = pose.shape
@@ -544,7 +571,12 @@ def _layouts(faces: tuple[Face, ...], pose: BodyPose | None, scale: float) -> li
     inside = all(0 <= c[0] < w * scale and 0 <= c[1] < h * scale for c in corners)
     if inside and head.height >= _MIN_POSE_HEAD * max(h, w) * scale:
         layouts.append(_Layout(head.origin, head.across, head.down, head.height, shoulders))
-    return layouts
+    return layouts + detected
+
+
+def _eye_mouth(keypoints: np.ndarray) -> float:
+    """A detected face's eye-to-mouth distance (pixels)."""
+    return float(np.hypot(*(keypoints[3] - (keypoints[0] + keypoints[1]) / 2)))
 
 
 def body_masks(
@@ -553,6 +585,7 @@ def body_masks(
     person: np.ndarray | None,
     options: BodyOptions | None = None,
     pose: BodyPose | None = None,
+    heads: tuple[np.ndarray, ...] = (),
 ) -> dict[str, RoiMask]:
     """Soft ``hair``, ``neck``, ``body_skin`` and ``clothes`` masks over the whole frame.
 
@@ -563,6 +596,9 @@ def body_masks(
         options: working size and weights (``pose`` is :class:`BodyParser`'s business and ignored here).
         pose: a body pose of the frame, if one was estimated: it places a head the face mesh missed, the hands' skin
             and the shoulders.
+        heads: faces found without a mesh (profiles, faces turned away): a face detector's keypoints each
+            (:attr:`PerceptionResult.heads <tryon.perception.PerceptionResult.heads>`); their hair and neck are
+            placed as a face's are.
 
     Returns:
         The four masks (possibly empty), as full-frame :class:`RoiMask` values; empty when there is neither a
@@ -581,7 +617,7 @@ def body_masks(
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2Lab)
     q = colour_bins(lab)
 
-    pri = _priors(_layouts(faces, pose, scale), shape)
+    pri = _priors(_layouts(faces, pose, scale, heads), shape)
     face_skin = np.zeros(shape, np.float32)
     for f in faces:
         if "face_skin" in f.masks:
@@ -670,8 +706,14 @@ class BodyParser:
         self._last: Optional[BodyPose] = None
         self._frames = 0
 
-    def __call__(self, frame: np.ndarray, faces: tuple[Face, ...], person: np.ndarray | None) -> dict[str, RoiMask]:
-        """The body masks of one BGR uint8 frame, given its faces and person mask (see :func:`body_masks`)."""
+    def __call__(
+        self,
+        frame: np.ndarray,
+        faces: tuple[Face, ...],
+        person: np.ndarray | None,
+        heads: tuple[np.ndarray, ...] = (),
+    ) -> dict[str, RoiMask]:
+        """The body masks of one BGR uint8 frame (see :func:`body_masks`)."""
         pose = None
         if self._pose is not None:
             stale = self._last is None or self._last.shape != frame.shape[:2]
@@ -679,7 +721,7 @@ class BodyParser:
                 self._last = self._pose(frame)
             pose = self._last
         self._frames += 1
-        return body_masks(frame, faces, person, self.options, pose)
+        return body_masks(frame, faces, person, self.options, pose, heads)
 
     def reset(self) -> None:
         """Forgets the last pose and the tracked person (a new stream, or a cut)."""

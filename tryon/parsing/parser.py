@@ -109,5 +109,6 @@ class LandmarkFrameParser:
         if perception.person is not None:
             alpha = to_alpha8(perception.person)
             person = RoiMask(Box(0, 0, w, h), alpha)
-        masks = self._body(frame, tuple(faces), perception.person) if self.options.body and body else {}
+        wanted = self.options.body and body
+        masks = self._body(frame, tuple(faces), perception.person, perception.heads) if wanted else {}
         return FrameParse((h, w), tuple(faces), masks, person)

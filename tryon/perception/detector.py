@@ -18,7 +18,7 @@ import collections
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Literal, NamedTuple, Optional
 
 import cv2
 import numpy as np
@@ -26,7 +26,7 @@ import numpy as np
 from tryon.errors import DependencyError, InputError
 from tryon.geometry import Box
 
-__all__ = ["Perception", "PerceptionOptions", "PerceptionResult"]
+__all__ = ["HEAD_KEYPOINTS", "Perception", "PerceptionOptions", "PerceptionResult"]
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +108,14 @@ class PerceptionResult:
     Attributes:
         landmarks: one ``478x3`` float32 array per face, in pixels (z scaled like x).
         person: ``HxW`` float32 person probability in [0, 1], or None.
+        heads: faces the full-range detector found and face mesh could not mesh, even in a crop (profiles, faces
+            turned away; image mode): the detector's six keypoints each, a ``6x2`` float32 pixel array in
+            :data:`HEAD_KEYPOINTS` order. No face classes come from them; the body classes place a head there.
     """
 
     landmarks: tuple[np.ndarray, ...]
     person: np.ndarray | None
+    heads: tuple[np.ndarray, ...] = ()
 
 
 def _solutions() -> Any:
@@ -179,11 +183,26 @@ def _segment(segmenter: Any, rgb: np.ndarray) -> np.ndarray:
     return np.zeros(rgb.shape[:2], np.float32) if mask is None else np.asarray(mask, dtype=np.float32)
 
 
-def _face_box(detection: Any, shape: tuple[int, int]) -> tuple[float, float, float, float]:
-    """A face detection's box in pixels: ``(x, y, width, height)``."""
+#: The face detector's keypoints, in the order of :attr:`PerceptionResult.heads` (MediaPipe's; "right" is the
+#: subject's right).
+HEAD_KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
+
+
+class _Detected(NamedTuple):
+    """A face the full-range detector found: its box ``(x, y, width, height)``, keypoints and score, in pixels."""
+
+    box: tuple[float, float, float, float]
+    keypoints: np.ndarray
+    score: float
+
+
+def _detected(detection: Any, shape: tuple[int, int]) -> _Detected:
+    """A MediaPipe face detection in pixels."""
     h, w = shape
     b = detection.location_data.relative_bounding_box
-    return b.xmin * w, b.ymin * h, b.width * w, b.height * h
+    points = np.array([(k.x * w, k.y * h) for k in detection.location_data.relative_keypoints], np.float32)
+    score = float(detection.score[0]) if len(detection.score) else 0.0
+    return _Detected((b.xmin * w, b.ymin * h, b.width * w, b.height * h), points.reshape(-1, 2), score)
 
 
 #: One serialised ``NormalizedLandmark`` of face mesh, as a ``LandmarkList`` holds it: the field tag and length,
@@ -315,44 +334,56 @@ class Perception:
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False
         o = self.options
-        faces = self._detect(rgb) if o.small or (person and o.fine) else []
-        landmarks = self._landmarks(rgb, faces if o.small else [])
-        return PerceptionResult(landmarks, self._person(rgb, faces) if person else None)
+        found = self._detect(rgb) if o.small or (person and o.fine) else []
+        landmarks, heads = self._landmarks(rgb, found if o.small else [])
+        boxes = [f.box for f in found]
+        return PerceptionResult(landmarks, self._person(rgb, boxes) if person else None, heads)
 
     def landmarks_rgb(self, rgb: np.ndarray) -> tuple[np.ndarray, ...]:
         """Face mesh alone on an RGB frame: one ``478x3`` pixel array per face (small faces too, where asked)."""
-        return self._landmarks(rgb, self._detect(rgb) if self.options.small else [])
+        return self._landmarks(rgb, self._detect(rgb) if self.options.small else [])[0]
 
     def person_rgb(self, rgb: np.ndarray) -> np.ndarray | None:
         """Selfie segmentation alone on an RGB frame (None when disabled); the finer mask where asked."""
-        return self._person(rgb, self._detect(rgb) if self.options.fine else [])
+        return self._person(rgb, [f.box for f in self._detect(rgb)] if self.options.fine else [])
 
-    def _detect(self, rgb: np.ndarray) -> list[tuple[float, float, float, float]]:
-        """The full-range face detector's faces, as pixel boxes ``(x, y, width, height)``."""
+    def _detect(self, rgb: np.ndarray) -> list[_Detected]:
+        """The full-range face detector's faces."""
         assert self._faces is not None
         shape = (rgb.shape[0], rgb.shape[1])
-        return [_face_box(d, shape) for d in _process(self._faces, rgb).detections or ()]
+        return [_detected(d, shape) for d in _process(self._faces, rgb).detections or ()]
 
-    def _landmarks(self, rgb: np.ndarray, detected: list[tuple[float, float, float, float]]) -> tuple[np.ndarray, ...]:
-        """Face mesh over the frame, then in a crop around each detected face it missed, up to ``max_faces``."""
+    def _landmarks(
+        self, rgb: np.ndarray, detected: list[_Detected]
+    ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """Face mesh over the frame, then in a crop around each detected face it missed, up to ``max_faces``.
+
+        Returns:
+            The faces' landmarks, and the keypoints of the detected faces no mesh was found for (see
+            :attr:`PerceptionResult.heads`; only those the detector is as sure of as a face mesh must be).
+        """
         shape = (rgb.shape[0], rgb.shape[1])
         faces = _mesh_points(_process(self._mesh, rgb), shape)
+        heads: list[np.ndarray] = []
         if not detected:
-            return tuple(faces)
+            return tuple(faces), ()
         boxes = [Box.around(f) for f in faces]
-        for face in sorted(detected, key=lambda f: (-max(f[2], f[3]), f[0], f[1])):
+        for found in sorted(detected, key=lambda f: (-max(f.box[2], f.box[3]), f.box[0], f.box[1])):
+            face = found.box
             if len(faces) >= self.options.max_faces:
                 break
             if any(_holds(box, face) for box in boxes):
                 continue
             points = self._mesh_crop(rgb, face)
             if points is None:
+                if found.score >= self.options.min_detection_confidence:
+                    heads.append(found.keypoints)
                 continue
             box = Box.around(points)
             if all(_iou(box, other) <= _SAME_FACE_IOU for other in boxes):
                 faces.append(points)
                 boxes.append(box)
-        return tuple(faces)
+        return tuple(faces), tuple(heads)
 
     def _mesh_crop(self, rgb: np.ndarray, face: tuple[float, float, float, float]) -> np.ndarray | None:
         """Face mesh in an upscaled square crop around a detected face, in frame pixels; None if it finds none there.
