@@ -380,12 +380,26 @@ def _portable(exc: BaseException) -> BaseException:
     return exc
 
 
+def _log_as_the_caller(level: int) -> None:
+    """Shows tryon's log messages (not every library's) on stderr at the caller's ``level``, as the CLI does.
+
+    The parser that ``auto`` picks is not logged again: the caller's pipeline, built from the same options before
+    the child (as the live loop builds it), has logged that choice already.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s tryon parse process: %(message)s"))
+    logger = logging.getLogger("tryon")
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logging.getLogger("tryon.parsing.registry").setLevel(max(level, logging.WARNING))
+
+
 def _serve(frames: Connection, results: Connection) -> int:
     """The child's loop: build the pipeline, then perceive and parse each frame sent until told to stop."""
     from tryon.pipeline import Pipeline
 
     options, level = frames.recv()
-    logging.basicConfig(level=level, format="%(levelname)s tryon parse process: %(message)s")
+    _log_as_the_caller(level)
     try:
         pipe = Pipeline(None, options=options)
     except Exception as exc:

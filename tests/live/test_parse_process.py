@@ -312,3 +312,25 @@ def test_auto_split_uses_a_process_for_a_look_and_a_thread_for_parsing_alone(sha
         splits[look is None] = stats.split
     # Without a look there is no rendering for parsing to overlap with
     assert splits == {False: "process", True: "thread"}
+
+
+def test_verbose_bench_with_a_parse_process_logs_the_auto_parsers_choice_once_and_only_tryons_messages(
+    shared_data, capfd
+):
+    import json
+
+    from tryon.cli.main import main
+
+    clip = need_file(shared_data / "videos" / "driving_d0.mp4")
+    # When the bench runs -v with the auto parser, parsing in a child process that builds its own pipeline
+    argv = ["bench", "--source", str(clip), "--parser", "auto", "--frames", "5", "-v", "--split", "process", "--json"]
+    code = main(argv)
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["split"] == "process"
+    # Then the parser's choice is logged once, not again by the child, and the child still logs tryon's messages
+    choices = [line for line in err.splitlines() if "parser auto: using" in line]
+    assert len(choices) == 1, err
+    assert "tryon parse process: " in err
+    # And the child logs tryon's messages at the caller's level, as the caller does, not every library's
+    assert "matplotlib" not in err, err
