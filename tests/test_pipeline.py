@@ -271,3 +271,20 @@ def test_frames_parsed_for_the_old_look_are_drawn_with_it_until_the_new_look_has
         planned = pipe.parse(frame)
         pipe.set_look(nude)
         np.testing.assert_array_equal(pipe.render(frame, planned), nude.render(frame.copy(), planned))
+
+
+def test_a_profile_in_video_keeps_its_hair_frame_after_frame(shared_data):
+    from tryon.evaluation import read_label
+
+    # Given a profile face mesh cannot mesh, as a stream (video mode looks for heads only on faceless frames)
+    root = shared_data / "skin-clothes-hair"
+    frame = read_image(need_file(root / "images" / "0.png"))
+    hair = read_label(need_file(root / "labels" / "0.png")) == 3
+    with Pipeline(mode="video") as pipe:
+        for i in range(3):
+            parse = pipe.parse(frame, timestamp=i / 30, body=True)
+            # Then every frame has her hair (before: no head, so no hair at all)
+            assert parse.faces == ()
+            ours = parse.mask("hair") >= 128
+            f1 = 2 * np.count_nonzero(ours & hair) / (np.count_nonzero(ours) + np.count_nonzero(hair))
+            assert f1 > 0.8, (i, f1)

@@ -329,7 +329,7 @@ class Pipeline:
             or self._last_person is None
             or self._last_person.shape != bgr.shape[:2]
         )
-        perception = self._perception(bgr, person=fresh_person)
+        perception = self._perception(bgr, person=fresh_person, heads=bool(plan.body))
         if person and not fresh_person:
             perception = dataclasses.replace(perception, person=self._last_person)
         self._last_person = perception.person if person else None

@@ -109,8 +109,10 @@ class PerceptionResult:
         landmarks: one ``478x3`` float32 array per face, in pixels (z scaled like x).
         person: ``HxW`` float32 person probability in [0, 1], or None.
         heads: faces the full-range detector found and face mesh could not mesh, even in a crop (profiles, faces
-            turned away; image mode): the detector's six keypoints each, a ``6x2`` float32 pixel array in
+            turned away): the detector's six keypoints each, a ``6x2`` float32 pixel array in
             :data:`HEAD_KEYPOINTS` order. No face classes come from them; the body classes place a head there.
+            Looked for in image mode, and in video mode on frames with no face meshed whose person mask is asked
+            for (the detector then costs a few milliseconds a frame).
     """
 
     landmarks: tuple[np.ndarray, ...]
@@ -327,17 +329,28 @@ class Perception:
         self._faces = solutions.face_detection.FaceDetection(model_selection=1) if o.fine or o.small else None
         self._closed = False
 
-    def __call__(self, frame_bgr: np.ndarray, person: bool = True) -> PerceptionResult:
-        """Perceives one BGR uint8 frame; ``person=False`` skips segmentation for this frame."""
+    def __call__(self, frame_bgr: np.ndarray, person: bool = True, heads: bool | None = None) -> PerceptionResult:
+        """Perceives one BGR uint8 frame.
+
+        Args:
+            frame_bgr: the frame.
+            person: run segmentation for this frame (the person mask).
+            heads: where face mesh finds no face, look for :attr:`PerceptionResult.heads` (for the body classes);
+                photos (``small_faces``) always do. None: as ``person``.
+        """
         if self._closed:
             raise InputError("this Perception is closed")
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False
         o = self.options
         found = self._detect(rgb) if o.small or (person and o.fine) else []
-        landmarks, heads = self._landmarks(rgb, found if o.small else [])
+        landmarks, unmeshed = self._landmarks(rgb, found if o.small else [])
+        if (person if heads is None else heads) and not landmarks and not o.small:
+            # No face meshed (a profile, a face turned away from the camera): its head still places the hair.
+            sure = [f for f in found or self._detect(rgb) if f.score >= o.min_detection_confidence]
+            unmeshed = tuple(f.keypoints for f in sure[: o.max_faces])
         boxes = [f.box for f in found]
-        return PerceptionResult(landmarks, self._person(rgb, boxes) if person else None, heads)
+        return PerceptionResult(landmarks, self._person(rgb, boxes) if person else None, unmeshed)
 
     def landmarks_rgb(self, rgb: np.ndarray) -> tuple[np.ndarray, ...]:
         """Face mesh alone on an RGB frame: one ``478x3`` pixel array per face (small faces too, where asked)."""
@@ -348,8 +361,9 @@ class Perception:
         return self._person(rgb, [f.box for f in self._detect(rgb)] if self.options.fine else [])
 
     def _detect(self, rgb: np.ndarray) -> list[_Detected]:
-        """The full-range face detector's faces."""
-        assert self._faces is not None
+        """The full-range face detector's faces (its graph made at the first call where options did not ask for it)."""
+        if self._faces is None:
+            self._faces = _solutions().face_detection.FaceDetection(model_selection=1)
         shape = (rgb.shape[0], rgb.shape[1])
         return [_detected(d, shape) for d in _process(self._faces, rgb).detections or ()]
 
