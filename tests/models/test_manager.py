@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import socket
@@ -189,6 +190,23 @@ def test_a_download_that_keeps_failing_before_any_byte_keeps_nothing_and_claims_
     assert leftovers(manager) == []
 
 
+@pytest.mark.parametrize("failure", ["wrong checksum", "no network"])
+@pytest.mark.parametrize("existing", ["none", "models folder", "both"])
+def test_a_failed_pull_leaves_no_folder_it_made_and_keeps_those_that_were_there(tmp_path, failure, existing):
+    with FileServer(payload(seed=1)) as server:  # the right size, the wrong bytes
+        manager = make_manager(tmp_path, server.url if failure == "wrong checksum" else UNRESOLVABLE)
+        # Given no models folder yet, or one without the model's own folder, or both
+        folders = [manager.cache_dir, installed(manager).parent]
+        there = {"none": [], "models folder": folders[:1], "both": folders}[existing]
+        for folder in there:
+            folder.mkdir()
+        # When the pull fails
+        with pytest.raises(ModelError, match="wrong checksum" if failure == "wrong checksum" else "cannot reach"):
+            manager.pull("test-model")
+    # Then the folders that were there are still there, and none that the pull made is left
+    assert [folder for folder in folders if folder.exists()] == there
+
+
 def test_pull_of_an_installed_model_downloads_nothing(tmp_path):
     with FileServer(BODY) as server:
         manager = make_manager(tmp_path, server.url)
@@ -282,6 +300,23 @@ def test_add_refuses_a_file_that_matches_no_model(tmp_path):
     with pytest.raises(ModelError, match="no such file"):
         manager.add(tmp_path / "missing.bin")
     assert leftovers(manager) == []
+
+
+def test_an_add_that_cannot_copy_says_why_and_leaves_no_folder_it_made(tmp_path, monkeypatch):
+    manager = make_manager(tmp_path)
+    source = tmp_path / "downloaded.bin"
+    source.write_bytes(BODY)
+
+    # Given a disk that fills up while the file is copied
+    def disk_full(src: object, dst: Path) -> None:
+        Path(dst).write_bytes(BODY[:100])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(manager_module.shutil, "copyfile", disk_full)
+    # When the file is added, then the error says why, and neither the partial copy nor its folders are left
+    with pytest.raises(ModelError, match=r"test-model: cannot copy .* \(No space left on device\)"):
+        manager.add(source)
+    assert not manager.cache_dir.exists()
 
 
 # Verification and the checksum cache

@@ -27,6 +27,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,36 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _folder_for(name: str, folder: Path) -> Iterator[None]:
+    """Makes ``folder`` (and the folders above it that are missing) for writing model ``name`` into it.
+
+    If what is done in it fails (Ctrl+C included), the folders made here that are left empty are removed again:
+    a failed download leaves no trace in the models folder, while a ``.part`` kept to resume keeps its folder.
+
+    Raises:
+        ModelError: when the folder cannot be made.
+    """
+    made = []  # deepest first
+    missing = folder
+    while not missing.exists():
+        made.append(missing)
+        missing = missing.parent
+    try:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ModelError(f"{name}: cannot create the models folder {folder} ({exc.strerror or exc})") from None
+        yield
+    except BaseException:
+        for empty in made:
+            try:
+                empty.rmdir()
+            except OSError:  # not empty, or already gone: neither it nor the folders above are ours to remove
+                break
+        raise
 
 
 class ModelManager:
@@ -222,35 +253,34 @@ class ModelManager:
             if state.status is ModelStatus.CORRUPT:
                 log.warning("%s: %s is corrupt (sha256 %s); downloading it again", name, dest, state.sha256)
         part = dest.with_name(dest.name + ".part")
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ModelError(f"{name}: cannot create the models folder {dest.parent} ({exc.strerror or exc})") from None
-        resumed = part.exists() and part.stat().st_size > 0
-        log.info("%s: downloading %s (%d bytes) to %s", name, entry.url, entry.size, dest)
-        for attempt in (1, 2):
-            download(
-                entry.url,
-                part,
-                size=entry.size,
-                progress=progress,
-                timeout=self.timeout,
-                retries=self.retries,
-                retry_wait=self.retry_wait,
-                label=name,
-            )
-            actual = sha256(part)
-            if actual == entry.sha256:
-                break
-            part.unlink()
-            if attempt == 1 and resumed:  # the old .part may not have been a prefix of this file: once from scratch
-                log.warning("%s: the resumed download has the wrong checksum; downloading it again from scratch", name)
-                continue
-            raise ModelError(
-                f"{name}: the file downloaded from {entry.url} has the wrong checksum (sha256 {actual}, expected "
-                f"{entry.sha256}); it was deleted"
-            )
-        os.replace(part, dest)
+        with _folder_for(name, dest.parent):
+            resumed = part.exists() and part.stat().st_size > 0
+            log.info("%s: downloading %s (%d bytes) to %s", name, entry.url, entry.size, dest)
+            for attempt in (1, 2):
+                download(
+                    entry.url,
+                    part,
+                    size=entry.size,
+                    progress=progress,
+                    timeout=self.timeout,
+                    retries=self.retries,
+                    retry_wait=self.retry_wait,
+                    label=name,
+                )
+                actual = sha256(part)
+                if actual == entry.sha256:
+                    break
+                part.unlink()
+                if attempt == 1 and resumed:  # the old .part may not have been a prefix of this file: once anew
+                    log.warning(
+                        "%s: the resumed download has the wrong checksum; downloading it again from scratch", name
+                    )
+                    continue
+                raise ModelError(
+                    f"{name}: the file downloaded from {entry.url} has the wrong checksum (sha256 {actual}, "
+                    f"expected {entry.sha256}); it was deleted"
+                )
+            os.replace(part, dest)
         log.info("%s: installed at %s", name, dest)
         return dest
 
@@ -290,18 +320,18 @@ class ModelManager:
         if dest.exists() and dest.resolve() == source.resolve():
             return ModelState(entry.name, ModelStatus.OK, dest, actual, entry.sha256)
         part = dest.with_name(dest.name + ".part")
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, part)
-            copied = sha256(part)
-            if copied != entry.sha256:  # the source changed while it was copied
-                part.unlink()
-                raise ModelError(f"{source} changed while it was copied (sha256 {copied}, expected {entry.sha256})")
-            os.replace(part, dest)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                part.unlink()
-            raise ModelError(f"{entry.name}: cannot copy {source} to {dest} ({exc.strerror or exc})") from None
+        with _folder_for(entry.name, dest.parent):
+            try:
+                shutil.copyfile(source, part)
+                copied = sha256(part)
+                if copied != entry.sha256:  # the source changed while it was copied
+                    part.unlink()
+                    raise ModelError(f"{source} changed while it was copied (sha256 {copied}, expected {entry.sha256})")
+                os.replace(part, dest)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    part.unlink()
+                raise ModelError(f"{entry.name}: cannot copy {source} to {dest} ({exc.strerror or exc})") from None
         log.info("%s: added %s as %s", entry.name, source, dest)
         return ModelState(entry.name, ModelStatus.OK, dest, actual, entry.sha256)
 
