@@ -112,7 +112,7 @@ class PerceptionResult:
             turned away): the detector's six keypoints each, a ``6x2`` float32 pixel array in
             :data:`HEAD_KEYPOINTS` order. No face classes come from them; the body classes place a head there.
             Looked for in image mode, and in video mode on frames with no face meshed whose person mask is asked
-            for (the detector then costs a few milliseconds a frame).
+            for (the detector then costs about 6 ms a 720p frame on 2 cores).
     """
 
     landmarks: tuple[np.ndarray, ...]
