@@ -133,3 +133,13 @@ def test_bench_effects_on_a_frame_without_a_face_is_a_clear_error(shared_data, c
     err = capsys.readouterr().err
     assert code != 0
     assert "a frame with a face" in err and "Traceback" not in err
+
+
+def test_the_bench_keeps_a_looped_clips_wrap_as_a_cut(shared_data):
+    from tryon.bench import _BenchSource
+
+    # The bench loops its clip: the wrap is a cut, so the pipeline forgets the last frame's face, as the demo does
+    with _BenchSource(need_file(shared_data / "videos" / "driving_d0.mp4"), None, (320, 240)) as src:
+        frames = [src.read() for _ in range(80)]  # 78 frames a round
+    assert [f.index for f in frames if f is not None and f.cut] == [78]
+    assert all(f is not None and f.image.shape == (240, 320, 3) for f in frames)

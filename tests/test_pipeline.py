@@ -274,17 +274,28 @@ def test_frames_parsed_for_the_old_look_are_drawn_with_it_until_the_new_look_has
 
 
 def test_a_profile_in_video_keeps_its_hair_frame_after_frame(shared_data):
+    import cv2
+
     from tryon.evaluation import read_label
 
-    # Given a profile face mesh cannot mesh, as a stream (video mode looks for heads only on faceless frames)
+    # Given a profile face mesh cannot mesh, as a stream that moves a few pixels, with sensor noise (the detector's
+    # score for it wavers about its threshold from frame to frame)
     root = shared_data / "skin-clothes-hair"
-    frame = read_image(need_file(root / "images" / "0.png"))
-    hair = read_label(need_file(root / "labels" / "0.png")) == 3
+    photo = read_image(need_file(root / "images" / "0.png"))
+    label = read_label(need_file(root / "labels" / "0.png"))
+    rng = np.random.default_rng(0)
+    scores = []
     with Pipeline(mode="video") as pipe:
-        for i in range(3):
+        for i in range(40):
+            dx, dy = (int(v) for v in rng.integers(-6, 7, 2))
+            shift = np.float32([[1, 0, dx], [0, 1, dy]])
+            frame = cv2.warpAffine(photo, shift, photo.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+            frame = np.clip(frame + rng.normal(0, 4, frame.shape), 0, 255).astype(np.uint8)
+            hair = cv2.warpAffine(label, shift, photo.shape[1::-1], flags=cv2.INTER_NEAREST) == 3
             parse = pipe.parse(frame, timestamp=i / 30, body=True)
-            # Then every frame has her hair (before: no head, so no hair at all)
             assert parse.faces == ()
             ours = parse.mask("hair") >= 128
-            f1 = 2 * np.count_nonzero(ours & hair) / (np.count_nonzero(ours) + np.count_nonzero(hair))
-            assert f1 > 0.8, (i, f1)
+            scores.append(2 * np.count_nonzero(ours & hair) / (np.count_nonzero(ours) + np.count_nonzero(hair)))
+    # Then every frame has her hair (before: none at all; then, kept only at the detector's threshold, 12 of 60
+    # frames lost it)
+    assert min(scores) > 0.75, [round(s, 2) for s in scores]

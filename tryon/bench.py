@@ -134,6 +134,7 @@ class _BenchSource(Source):
         return self._size or self._video.size
 
     def read(self) -> Frame | None:
+        cut = False
         if self._still is not None:
             image = self._still.copy()  # a new buffer per frame, as a camera gives
         else:
@@ -141,11 +142,11 @@ class _BenchSource(Source):
             frame = self._video.read()
             if frame is None:
                 return None
-            image = frame.image
+            image, cut = frame.image, frame.cut  # a looped clip's wrap
             if self._size is not None and (image.shape[1], image.shape[0]) != self._size:
                 # Bilinear: a camera at that size would not pay for a careful resize, and the bench times reading
                 image = cv2.resize(image, self._size, interpolation=cv2.INTER_LINEAR)
-        out = Frame(image, self._index, self._index / self.fps)
+        out = Frame(image, self._index, self._index / self.fps, cut=cut)
         self._index += 1
         return out
 

@@ -298,7 +298,7 @@ class _ProcessAhead:
                     self._pending.put(_END)
                     return
                 frame, timings, started = got
-                self._remote.submit(frame.image, self._pipeline.plan(), frame.timestamp, frame.cut)
+                self._remote.submit(frame.image, self._pipeline.plan(), frame.timestamp, cut=frame.cut)
                 self._read_ms += _EMA * ((time.perf_counter() - t0) * 1000.0 - self._read_ms)
                 self._pending.put((frame, timings, started))
         except BaseException as exc:  # re-raised in the consumer's thread
@@ -513,11 +513,11 @@ class LiveLoop:
                 if self._stop or budget[0] == 0:
                     return None
                 t0 = time.perf_counter()
+                cut, self._cut = self._cut, False  # taken before reading: a reset asked meanwhile marks the next
                 frame = read()
                 if frame is None:
                     return None
-                if self._cut:
-                    self._cut = False
+                if cut:
                     frame = replace(frame, cut=True)
                 if budget[0] is not None:
                     budget[0] -= 1

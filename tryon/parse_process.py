@@ -169,7 +169,7 @@ class ParseProcess:
         self._held = True
         return True
 
-    def submit(self, frame: np.ndarray, plan: ParsePlan, timestamp: float | None = None, cut: bool = False) -> None:
+    def submit(self, frame: np.ndarray, plan: ParsePlan, timestamp: float | None = None, *, cut: bool = False) -> None:
         """Hands a frame to the child, first waiting (:meth:`wait_for_room`) while ``depth`` frames are in flight.
 
         Args:
@@ -428,7 +428,7 @@ def _serve(frames: Connection, results: Connection) -> int:
             frame: np.ndarray = np.ndarray(shape, np.uint8, buffer=shm.buf, offset=offset)
             timings: MutableMapping[str, float] = {}
             try:
-                parse = pipe.parse_perceived(pipe.perceive_planned(frame, plan, timings, timestamp, cut), timings)
+                parse = pipe.parse_perceived(pipe.perceive_planned(frame, plan, timings, timestamp, cut=cut), timings)
                 reply: tuple[object, ...] = ("ok", seq, (parse, dict(timings)))
             except Exception as exc:
                 reply = ("error", seq, _portable(exc))

@@ -248,6 +248,7 @@ class Pipeline:
         timings: MutableMapping[str, float] | None = None,
         timestamp: float | None = None,
         body: bool | None = None,
+        *,
         cut: bool = False,
     ) -> FrameParse:
         """Perceives and parses one frame (any supported dtype/layout; see :func:`tryon.image.to_bgr8`).
@@ -264,7 +265,7 @@ class Pipeline:
             cut: the frame starts a new scene (a video's first frame after a cut, a looped file at its wrap): the
                 pipeline forgets the stream first, as :meth:`reset` does.
         """
-        return self.parse_perceived(self.perceive(frame, timings, timestamp, body, cut), timings)
+        return self.parse_perceived(self.perceive(frame, timings, timestamp, body, cut=cut), timings)
 
     def perceive(
         self,
@@ -272,6 +273,7 @@ class Pipeline:
         timings: MutableMapping[str, float] | None = None,
         timestamp: float | None = None,
         body: bool | None = None,
+        *,
         cut: bool = False,
     ) -> Perceived:
         """The first half of :meth:`parse`: MediaPipe, face ids and stabilisation, no parsing.
@@ -281,7 +283,7 @@ class Pipeline:
         thread only, in frame order. A ``cut`` (see :meth:`parse`) resets each half on its own thread: the
         tracking here, the parser's memory when :meth:`parse_perceived` takes this frame.
         """
-        return self.perceive_planned(frame, self.plan(body), timings, timestamp, cut)
+        return self.perceive_planned(frame, self.plan(body), timings, timestamp, cut=cut)
 
     def plan(self, body: bool | None = None) -> ParsePlan:
         """What :meth:`perceive` would get for the next frame given the current look: the person mask, body classes.
@@ -308,6 +310,7 @@ class Pipeline:
         plan: ParsePlan,
         timings: MutableMapping[str, float] | None = None,
         timestamp: float | None = None,
+        *,
         cut: bool = False,
     ) -> Perceived:
         """:meth:`perceive` with what to get decided beforehand by :meth:`plan` (perhaps in another process)."""
@@ -465,11 +468,13 @@ class Pipeline:
         frame: np.ndarray,
         timings: MutableMapping[str, float] | None = None,
         timestamp: float | None = None,
+        *,
         cut: bool = False,
     ) -> np.ndarray:
         """Parses ``frame`` and returns a new BGR uint8 frame with the look applied.
 
-        A frame without faces comes back unchanged (as a copy). ``timings``, when given, receives the
+        A frame without faces comes back with the look's hair, clothes and background effects alone, if it has any
+        (else unchanged, as a copy). ``timings``, when given, receives the
         milliseconds of each stage (``perception``, ``parsing``, ``effects``); ``timestamp`` and ``cut`` are as
         for :meth:`parse`.
         """

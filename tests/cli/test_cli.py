@@ -202,11 +202,35 @@ def test_apply_hair_colour_to_a_profile_face_mesh_cannot_mesh(capsys, tmp_path, 
     assert changed[hair].mean() > 0.6  # 0.986
     assert changed[skin].mean() < 0.03  # 0.010
     assert changed[background].mean() < 0.002  # 0.0009
-    # A makeup look on the same photo, or a hair look on a photo with nobody, still writes nothing
-    for source, look in ((photo, "bold_red"), (grey, "copper_hair")):
+    # A makeup look on the same photo, hair colour only for face 0 (a per-face look needs its face), or a hair look
+    # on a photo with nobody, still writes nothing
+    per_face = tmp_path / "per_face.yaml"
+    per_face.write_text("effects:\n  lipstick: {color: '#9E1B32'}\nfaces:\n  0:\n    effects:\n      hair_color: {}\n")
+    for source, look in ((photo, "bold_red"), (photo, per_face), (grey, "copper_hair")):
         code, _, err = run(capsys, "apply", source, "-o", tmp_path / "none.png", "--look", look)
         assert code == 2 and "no face found; nothing written" in err
     assert not (tmp_path / "none.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("look", "message"),
+    [
+        ("bold_red", "no face found in any frame; the video was copied unchanged"),
+        ("copper_hair", "no face found in any frame; only the hair, clothes and background effects could apply"),
+    ],
+)
+def test_apply_video_without_a_face_says_what_could_apply(capsys, tmp_path, look, message):
+    from tryon.video import VideoWriter
+
+    src = tmp_path / "wall.mp4"
+    writer = VideoWriter(src, fps=10.0)
+    for i in range(5):
+        writer.write(np.full((120, 160, 3), 100 + i, np.uint8))
+    writer.close()
+    code, _, err = run(capsys, "apply", src, "-o", tmp_path / "out.mp4", "--look", look)
+    assert code == 0, err
+    assert message in err
+    assert len(decoded(tmp_path / "out.mp4")) == 5
 
 
 def test_apply_video_writes_the_frames_and_changes_the_lips(capsys, tmp_path, video, lipstick_look):

@@ -38,8 +38,8 @@ def scenes(shared_data):
 class Scenes(Source):
     """Three frames of the first face, then three of the second; the switch is marked as a cut when ``marked``.
 
-    With ``on_switch``, that is called just before the second face's first frame is given (as if another thread
-    asked for a reset then).
+    With ``on_switch``, that is called while the first face's last frame is read (as if another thread asked for a
+    reset then: the loop marks the next frame it reads).
     """
 
     kind = "scenes"
@@ -63,7 +63,7 @@ class Scenes(Source):
         if self.i >= len(self.images):
             return None
         i, self.i = self.i, self.i + 1
-        if i == 3 and self.on_switch is not None:
+        if i == 2 and self.on_switch is not None:
             self.on_switch()
         return Frame(self.images[i].copy(), i, i / 30.0, cut=self.marked and i == 3)
 
@@ -129,6 +129,23 @@ def test_a_cut_reaches_the_pipeline_wherever_it_perceives(scenes, split, how):
     assert max(errors) < 0.05, errors
 
 
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_the_parser_forgets_at_the_cut_frame_on_the_thread_that_parses(scenes, monkeypatch, pipelined):
+    # Given a loop that parses on the calling thread (in turn, or beside a perceiving worker), its parser watched
+    first, second, _, _ = scenes
+    events: list[str] = []
+    with Pipeline(look=LIPSTICK, mode="video") as pipe:
+        parse, reset = pipe._parser.parse, pipe._parser.reset
+        monkeypatch.setattr(pipe._parser, "parse", lambda *a, **k: events.append("parse") or parse(*a, **k))
+        monkeypatch.setattr(pipe._parser, "reset", lambda: events.append("reset") or reset())
+        stats = LiveLoop(
+            pipe, Scenes(first, second, marked=True), [RecordingSink()], pipelined=pipelined, split="thread"
+        ).run()
+    assert stats.frames == 6
+    # Then its memory was forgotten once, just before the cut frame was parsed
+    assert events == ["parse"] * 3 + ["reset"] + ["parse"] * 3
+
+
 def test_a_looped_video_marks_its_wrap_as_a_cut(shared_data):
     with VideoSource(need_file(shared_data / "videos" / "driving_d0.mp4"), loop=True) as src:
         frames = [src.read() for _ in range(160)]  # 78 frames a round
@@ -168,6 +185,10 @@ def test_a_folder_slideshow_holds_each_photo_in_fresh_arrays(tmp_path):
     frames[0].image[:] = 0
     assert frames[1].image.min() == 40 and frames[2].image.min() == 40
     assert len({id(f.image) for f in frames}) == 7
+    # Shorter than a frame: still a slideshow, a photo a frame at its rate
+    with FolderSource(folder, repeat=True, seconds_each=0.01) as src:
+        assert src.fps == SLIDESHOW_FPS
+        assert [f.name for f in (src.read(), src.read())] == ["0.png", "1.png"]
 
 
 @pytest.mark.parametrize("bad", [-1, float("nan"), "3", True, 1e9])

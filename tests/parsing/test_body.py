@@ -296,3 +296,36 @@ def test_the_photo_parser_with_pose_builds_valid_masks(parsed: dict):
         masks = body(frame, parse.faces, person)
     out = FrameParse(parse.shape, parse.faces, masks, parse.person)
     assert hair_to_face(out) > 0.3
+
+
+def _pose_at_head() -> tuple[np.ndarray, object]:
+    """A profile's detector keypoints (eye to mouth 40 px) and a pose whose head and shoulders are the same person's."""
+    from tryon.parsing.body_pose import BodyPose
+
+    head = np.array([[290, 180], [310, 180], [300, 200], [300, 220], [280, 190], [320, 190]], np.float32)
+    pts = np.zeros((33, 2), np.float32)
+    pts[0], pts[2], pts[5], pts[9], pts[10] = (300, 200), (290, 180), (310, 180), (295, 220), (305, 220)
+    pts[11], pts[12] = (240, 300), (360, 300)
+    return head, BodyPose((480, 640), pts, np.ones(33, np.float32))
+
+
+@pytest.mark.parametrize("order", ["alone", "tiny first", "tiny last"])
+def test_a_detected_head_the_pose_also_sees_is_laid_out_once_with_the_poses_shoulders(order):
+    from tryon.parsing.body import _layouts
+
+    head, pose = _pose_at_head()
+    tiny = np.array([[50, 50], [51, 50], [50.5, 50.5], [50.5, 51], [49, 50], [52, 50]], np.float32)  # too small
+    heads = {"alone": (head,), "tiny first": (tiny, head), "tiny last": (head, tiny)}[order]
+    layouts = _layouts((), pose, 1.0, heads)
+    # One head (a tiny one listed first paired the big one's nose with no layout: the pose's head came twice)
+    assert len(layouts) == 1
+    # Laid out from the detector (centred between the ears), its neck ending at the pose's shoulders
+    np.testing.assert_allclose(layouts[0].origin, (300, 199.5), atol=0.5)
+    assert layouts[0].shoulders == pytest.approx((300 - 199.5) / (40 / 0.39), abs=0.01)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((5, 2), np.float32), np.full((6, 2), np.nan, np.float32), [[0, 0]] * 6])
+def test_a_head_that_is_not_six_keypoints_is_refused(bad):
+    frame = np.full((64, 64, 3), 128, np.uint8)
+    with pytest.raises(InputError, match="each head must be a 6x2 array"):
+        body_masks(frame, (), None, heads=(bad,))

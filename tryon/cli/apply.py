@@ -51,7 +51,8 @@ Apply a look to INPUT and write the result to OUTPUT:
   a folder          -> OUTPUT is a folder (created); each photo keeps its name
   a video           -> OUTPUT is an .mp4 (H.264, audio dropped); Ctrl+C keeps what was written
 
-Photos are written atomically (never half-written). A photo without a face is an error, and so is one of more
+Photos are written atomically (never half-written). A photo without a face is an error (unless the look has hair,
+clothes or background effects and a person is found: those are applied), and so is one of more
 than {MAX_PIXELS / 1e6:.0f} megapixels. A folder run stops at the first write error that every photo would hit (a full
 disk, a read-only or forbidden OUTPUT folder); Ctrl+C stops it after the photo being made up. With -n, existing
 outputs are left untouched: a photo or video is an error, a folder's photo is skipped.
@@ -120,6 +121,19 @@ def _check_folder_output(input_dir: Path, output: Path) -> None:
         raise InputError(f"{output}: OUTPUT must be another folder than INPUT (photos keep their names)")
 
 
+def _draws_without_a_face(pipe: Pipeline) -> bool:
+    """Whether the pipeline's look has effects drawn without a face: hair, clothes or background ones of its own.
+
+    A per-face look's effects need their face.
+    """
+    look = pipe.look
+    return (
+        pipe.wants_person()
+        and look is not None
+        and any(getattr(e, "needs_body", False) or getattr(e, "needs_person", False) for e in look.effects)
+    )
+
+
 def _one_photo(pipe: Pipeline, source: Path, target: Path, frame: np.ndarray | None = None) -> None:
     """Reads (unless ``frame`` is given), makes up and writes one photo.
 
@@ -131,7 +145,7 @@ def _one_photo(pipe: Pipeline, source: Path, target: Path, frame: np.ndarray | N
     parse = pipe.parse(frame)
     if not parse.faces:
         person = parse.person
-        if not pipe.wants_person() or person is None or not np.any(person.alpha >= 128):
+        if not _draws_without_a_face(pipe) or person is None or not np.any(person.alpha >= 128):
             raise InputError(f"{source}: no face found; nothing written")
         log.warning("%s: no face found; only the look's hair, clothes and background effects were applied", source)
     write_image(target, pipe.render(frame, parse))
@@ -263,4 +277,4 @@ def _frames(
                     faces_seen += bool(parse.faces)
                     writer.write(pipe.render(frame.image, parse, inplace=True))  # each frame freshly decoded
                     bar.update()
-        return faces_seen, stop.requested, pipe.wants_person()
+        return faces_seen, stop.requested, _draws_without_a_face(pipe)

@@ -23,12 +23,13 @@ This is the default that needs no download; the learned parsers (model backends)
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Optional
 
 import cv2
 import numpy as np
 
+from tryon.color import short_repr
 from tryon.errors import InputError
 from tryon.geometry import Box, RoiMask
 from tryon.image import to_alpha8
@@ -542,26 +543,30 @@ def _layouts(
 ) -> list[_Layout]:
     """A layout per face and per head without a mesh (a detector's keypoints), and the pose's head if neither has it.
 
-    The pose's shoulders end the neck.
+    The pose's shoulders end the neck of the head that has the pose's nose.
     """
     layouts = [_Layout.of_face(f.points * scale) for f in faces]
-    detected = [_Layout.of_detection(k * scale) for k in heads if _eye_mouth(k) * scale >= _MIN_HEAD_PX]
+    kept = [k * scale for k in heads if _eye_mouth(k) * scale >= _MIN_HEAD_PX]
+    detected = [_Layout.of_detection(k) for k in kept]
     if pose is None or pose.visibility[[2, 5, 9, 10]].min() < 0.5:
         return layouts + detected
-    noses = [k[2] * scale for k in heads]
-    if any(float(np.hypot(*(pose.points[0] * scale - nose))) < 0.5 * d.height for nose, d in zip(noses, detected)):
-        return layouts + detected  # the pose's head is a detected one
     pts = pose.points * scale
     head = _Layout.of_pose(pts)
     shoulders = None
     if pose.visibility[[11, 12]].min() >= 0.5:
-        shoulders = head.at((pts[11] + pts[12]) / 2)[1]
+        shoulders = (pts[11] + pts[12]) / 2
+
+    def with_shoulders(layout: _Layout) -> _Layout:
+        return layout if shoulders is None else replace(layout, shoulders=layout.at(shoulders)[1])
+
     for i, layout in enumerate(layouts):
         x, y = layout.at(pts[0])
         if abs(x) < 0.35 and abs(y) < 0.35:  # the pose's nose is this face's
-            if shoulders is not None:
-                s = layout.at((pts[11] + pts[12]) / 2)[1]
-                layouts[i] = _Layout(layout.origin, layout.across, layout.down, layout.height, float(s))
+            layouts[i] = with_shoulders(layout)
+            return layouts + detected
+    for i, (points, layout) in enumerate(zip(kept, detected)):
+        if float(np.hypot(*(pts[0] - points[2]))) < 0.5 * layout.height:  # ... or this detected head's
+            detected[i] = with_shoulders(layout)
             return layouts + detected
     # A head the face mesh missed (a profile, a turned face): only a large one, all in the frame (the pose
     # model places small heads too loosely, and guesses heads out of the frame).
@@ -570,7 +575,7 @@ def _layouts(
     corners = [head.origin + s * head.across * head.height for s in (-0.7, 0.7)] + [top]
     inside = all(0 <= c[0] < w * scale and 0 <= c[1] < h * scale for c in corners)
     if inside and head.height >= _MIN_POSE_HEAD * max(h, w) * scale:
-        layouts.append(_Layout(head.origin, head.across, head.down, head.height, shoulders))
+        layouts.append(with_shoulders(head))
     return layouts + detected
 
 
@@ -610,6 +615,9 @@ def body_masks(
     """
     o = options or BodyOptions()
     h, w = frame.shape[:2]
+    for k in heads:
+        if not isinstance(k, np.ndarray) or k.shape != (6, 2) or not np.isfinite(k).all():
+            raise InputError(f"each head must be a 6x2 array of finite keypoints, got {short_repr(k)}")
     scale = min(1.0, o.work_size / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = _shrink(frame, size) if scale < 1 else frame

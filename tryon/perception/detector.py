@@ -47,6 +47,10 @@ MAX_FACES = 16
 # Two faces are the same when their landmark boxes overlap by more than this (intersection over union).
 _SAME_FACE_IOU = 0.3
 
+# Video: a head without a mesh seen on the last frame is kept at this detector score near where it was, and for
+# this many frames where the detector misses it.
+_HEAD_KEEP_SCORE, _HEAD_HOLD_FRAMES = 0.4, 5
+
 
 @dataclass(frozen=True)
 class PerceptionOptions:
@@ -111,8 +115,9 @@ class PerceptionResult:
         heads: faces the full-range detector found and face mesh could not mesh, even in a crop (profiles, faces
             turned away): the detector's six keypoints each, a ``6x2`` float32 pixel array in
             :data:`HEAD_KEYPOINTS` order. No face classes come from them; the body classes place a head there.
-            Looked for in image mode, and in video mode on frames with no face meshed whose person mask is asked
-            for (the detector then costs about 6 ms a 720p frame on 2 cores).
+            Looked for in image mode; in video mode on frames with no face meshed where asked (``heads``; the
+            pipeline asks when the look reads the body classes), held steady from frame to frame (the detector
+            then costs about 6 ms a 720p frame on 2 cores).
     """
 
     landmarks: tuple[np.ndarray, ...]
@@ -243,6 +248,11 @@ def _mesh_points(result: Any, shape: tuple[int, int]) -> list[np.ndarray]:
     return [_landmark_array(face) * scale for face in result.multi_face_landmarks or ()]
 
 
+def _eye_mouth_px(keypoints: np.ndarray) -> float:
+    """A detected face's eye-to-mouth distance (pixels): its scale."""
+    return float(np.hypot(*(keypoints[3] - (keypoints[0] + keypoints[1]) / 2)))
+
+
 def _crop_around(face: tuple[float, float, float, float]) -> np.ndarray:
     """The ``2x3`` affine map from the frame to the square crop a face detection is meshed again in."""
     x, y, w, h = face
@@ -327,6 +337,8 @@ class Perception:
         self._segmenter = segmentation(model_selection=1) if o.person_mask else None
         self._general = segmentation(model_selection=0) if o.fine else None
         self._faces = solutions.face_detection.FaceDetection(model_selection=1) if o.fine or o.small else None
+        self._heads: tuple[np.ndarray, ...] = ()  # video: the heads without a mesh of the last frame
+        self._missed = 0  # frames since the detector last confirmed them
         self._closed = False
 
     def __call__(self, frame_bgr: np.ndarray, person: bool = True, heads: bool | None = None) -> PerceptionResult:
@@ -345,12 +357,39 @@ class Perception:
         o = self.options
         found = self._detect(rgb) if o.small or (person and o.fine) else []
         landmarks, unmeshed = self._landmarks(rgb, found if o.small else [])
-        if (person if heads is None else heads) and not landmarks and not o.small:
+        if (person if heads is None else heads) and not o.small:
             # No face meshed (a profile, a face turned away from the camera): its head still places the hair.
-            sure = [f for f in found or self._detect(rgb) if f.score >= o.min_detection_confidence]
-            unmeshed = tuple(f.keypoints for f in sure[: o.max_faces])
+            if landmarks:
+                self._heads, self._missed = (), 0
+            else:
+                unmeshed = self._track_heads(found if o.fine and person else self._detect(rgb))
         boxes = [f.box for f in found]
         return PerceptionResult(landmarks, self._person(rgb, boxes) if person else None, unmeshed)
+
+    def _track_heads(self, found: list[_Detected]) -> tuple[np.ndarray, ...]:
+        """The heads of a video frame without a mesh, held steady from frame to frame.
+
+        The detector's score for a profile wavers about its threshold from frame to frame (0.60 to 0.83 on a still
+        profile moved by a pixel or two): a head seen on the last frame is kept at a lower score near where it was,
+        and for a few frames where the detector misses it, so the hair it places does not blink.
+        """
+        o = self.options
+        last = self._heads
+
+        def near_last(found: _Detected) -> bool:
+            nose = found.keypoints[2]
+            return any(np.hypot(*(nose - k[2])) < 2.0 * _eye_mouth_px(k) for k in last)
+
+        sure = [
+            f.keypoints
+            for f in found
+            if f.score >= o.min_detection_confidence or (f.score >= _HEAD_KEEP_SCORE and near_last(f))
+        ][: o.max_faces]
+        if sure or self._missed >= _HEAD_HOLD_FRAMES:
+            self._heads, self._missed = tuple(sure), 0
+            return self._heads
+        self._missed += 1
+        return last
 
     def landmarks_rgb(self, rgb: np.ndarray) -> tuple[np.ndarray, ...]:
         """Face mesh alone on an RGB frame: one ``478x3`` pixel array per face (small faces too, where asked)."""
@@ -453,6 +492,7 @@ class Perception:
         """
         if self._closed:
             raise InputError("this Perception is closed")
+        self._heads, self._missed = (), 0
         if self.options.mode == "video":
             self._mesh.reset()
             if self._segmenter is not None:  # a fresh run, as for a new stream (it keeps no state today)

@@ -52,6 +52,7 @@ class FolderSource(Source):
         self.repeat = repeat
         self.skip_unreadable = skip_unreadable
         self.failures: list[str] = []
+        self._slideshow = seconds_each > 0
         self._each = max(1, round(seconds_each * SLIDESHOW_FPS))
         self._shown: tuple[np.ndarray, str] | None = None  # the photo being held, and its name
         self._held = 0  # frames given of it
@@ -72,7 +73,7 @@ class FolderSource(Source):
 
     @property
     def fps(self) -> float:
-        return SLIDESHOW_FPS if self._each > 1 else 0.0
+        return SLIDESHOW_FPS if self._slideshow else 0.0
 
     @property
     def size(self) -> tuple[int, int]:
@@ -97,14 +98,14 @@ class FolderSource(Source):
                     raise SourceError(str(exc)) from exc
                 self.failures.append(str(exc))
                 continue
-            if self._each > 1:
+            if self._slideshow:
                 self._shown, self._held = (image.copy(), path.name), 1
             cut, self._last = path != self._last, path  # a folder of one photo, repeated, is one scene
             return self._frame(image, path.name, cut=cut)
         return None
 
     def _frame(self, image: np.ndarray, name: str, cut: bool) -> Frame:
-        time = self._index / SLIDESHOW_FPS if self._each > 1 else float(self._index)
+        time = self._index / SLIDESHOW_FPS if self._slideshow else float(self._index)
         frame = Frame(image, self._index, time, name, cut)
         self._index += 1
         return frame
