@@ -5,6 +5,7 @@ fixture)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import ClassVar
 
 import numpy as np
@@ -40,6 +41,29 @@ class Wrapped(Source):
 
     def _release(self) -> None:
         self.inner.close()
+
+
+class Generated(Source):
+    """The frames of an iterable (each read takes the next), of a given size and rate; fresh unless told."""
+
+    kind = "generated"
+
+    def __init__(self, frames: Iterable[Frame], size: tuple[int, int], fps: float = 0.0, fresh: bool = True) -> None:
+        super().__init__()
+        self._frames = iter(frames)
+        self._size, self._fps = size, fps
+        self.fresh_frames = fresh  # type: ignore[misc]
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._size
+
+    def read(self) -> Frame | None:
+        return next(self._frames, None)
 
 
 class KeepingSource(Wrapped):

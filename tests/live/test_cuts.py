@@ -4,13 +4,14 @@ perceived (the calling thread, a worker thread or the parse process), and source
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
 import pytest
 
 from tests.conftest import need_file
-from tests.live.helpers import RecordingSink
+from tests.live.helpers import Generated, RecordingSink
 from tryon.errors import SourceError
 from tryon.image import read_image
 from tryon.live import LiveLoop
@@ -35,37 +36,20 @@ def scenes(shared_data):
     return first, second, expected, landmarks
 
 
-class Scenes(Source):
+def two_scenes(first: np.ndarray, second: np.ndarray, marked: bool, on_switch=None) -> Source:
     """Three frames of the first face, then three of the second; the switch is marked as a cut when ``marked``.
 
     With ``on_switch``, that is called while the first face's last frame is read (as if another thread asked for a
     reset then: the loop marks the next frame it reads).
     """
 
-    kind = "scenes"
-    fresh_frames = True
+    def frames() -> Iterator[Frame]:
+        for i, image in enumerate([first] * 3 + [second] * 3):
+            if i == 2 and on_switch is not None:
+                on_switch()
+            yield Frame(image.copy(), i, i / 30.0, cut=marked and i == 3)
 
-    def __init__(self, first: np.ndarray, second: np.ndarray, marked: bool, on_switch=None) -> None:
-        super().__init__()
-        self.images = [first] * 3 + [second] * 3
-        self.marked, self.on_switch = marked, on_switch
-        self.i = 0
-
-    @property
-    def fps(self) -> float:
-        return 30.0
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return (640, 480)
-
-    def read(self) -> Frame | None:
-        if self.i >= len(self.images):
-            return None
-        i, self.i = self.i, self.i + 1
-        if i == 2 and self.on_switch is not None:
-            self.on_switch()
-        return Frame(self.images[i].copy(), i, i / 30.0, cut=self.marked and i == 3)
+    return Generated(frames(), (640, 480), fps=30.0)
 
 
 def _lips_error(out: np.ndarray, expected: np.ndarray) -> float:
@@ -114,9 +98,9 @@ def test_a_cut_reaches_the_pipeline_wherever_it_perceives(scenes, split, how):
         loop.reset()
 
     if how == "source":
-        src = Scenes(first, second, marked=True)
+        src = two_scenes(first, second, marked=True)
     else:
-        src = Scenes(first, second, marked=False, on_switch=reset)
+        src = two_scenes(first, second, marked=False, on_switch=reset)
     sink = RecordingSink()
     with Pipeline(look=LIPSTICK, mode="video") as pipe:
         pipelined = split != "none"
@@ -139,7 +123,7 @@ def test_the_parser_forgets_at_the_cut_frame_on_the_thread_that_parses(scenes, m
         monkeypatch.setattr(pipe._parser, "parse", lambda *a, **k: events.append("parse") or parse(*a, **k))
         monkeypatch.setattr(pipe._parser, "reset", lambda: events.append("reset") or reset())
         stats = LiveLoop(
-            pipe, Scenes(first, second, marked=True), [RecordingSink()], pipelined=pipelined, split="thread"
+            pipe, two_scenes(first, second, marked=True), [RecordingSink()], pipelined=pipelined, split="thread"
         ).run()
     assert stats.frames == 6
     # Then its memory was forgotten once, just before the cut frame was parsed
@@ -199,30 +183,9 @@ def test_a_bad_slideshow_time_is_refused(tmp_path, bad):
 
 @pytest.mark.parametrize(("cuts", "kept"), [((), False), ((2,), True), ((1,), True), ((3,), True)])
 def test_the_grabber_keeps_a_cut_when_it_drops_the_frame_that_had_it(cuts, kept):
-    class Three(Source):
-        """Three frames at once, faster than anyone takes them."""
-
-        kind = "three"
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.i = 0
-
-        @property
-        def fps(self) -> float:
-            return 0.0
-
-        @property
-        def size(self) -> tuple[int, int]:
-            return (8, 8)
-
-        def read(self) -> Frame | None:
-            self.i += 1
-            if self.i > 3:
-                return None
-            return Frame(np.zeros((8, 8, 3), np.uint8), self.i, float(self.i), cut=self.i in cuts)
-
-    with LatestFrameGrabber(Three()) as grab:
+    # Three frames at once, faster than anyone takes them
+    three = (Frame(np.zeros((8, 8, 3), np.uint8), i, float(i), cut=i in cuts) for i in (1, 2, 3))
+    with LatestFrameGrabber(Generated(three, (8, 8))) as grab:
         deadline = time.monotonic() + 5.0
         while grab.captured < 3 and time.monotonic() < deadline:
             time.sleep(0.001)

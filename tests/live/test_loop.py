@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import need_file, needs_two_cpus
-from tests.live.helpers import KeepingSource, RecordingSink, Wrapped
+from tests.live.helpers import Generated, KeepingSource, RecordingSink, Wrapped
 from tryon.errors import SourceError
 from tryon.live import LiveLoop
 from tryon.looks import Look
@@ -105,28 +105,7 @@ def test_realtime_loop_drops_stale_frames_instead_of_queueing(shared_data):
 
 
 def test_grabber_holds_at_most_one_frame_however_slow_the_consumer():
-    class Counter(Source):
-        kind = "counter"
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.i = 0
-
-        @property
-        def fps(self) -> float:
-            return 0.0
-
-        @property
-        def size(self) -> tuple[int, int]:
-            return (64, 48)
-
-        def read(self) -> Frame | None:
-            self.i += 1
-            if self.i > 5000:
-                return None
-            return Frame(np.full((48, 64, 3), self.i % 255, np.uint8), self.i, float(self.i))
-
-    src = Counter()
+    src = Generated((Frame(np.full((48, 64, 3), i % 255, np.uint8), i, float(i)) for i in range(1, 5001)), (64, 48))
     with LatestFrameGrabber(src) as grab:
         taken = []
         while (frame := grab.get()) is not None:
