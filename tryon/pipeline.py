@@ -152,11 +152,11 @@ def _body_classes(look: Look) -> frozenset[str] | None:
     return frozenset(wanted)
 
 
-def _needs(look: Look, what: str) -> bool:
+def _needs(look: Look, what: str, per_face: bool = True) -> bool:
     """Whether any effect of ``look`` (or of its per-face looks) has the class flag ``what`` (``needs_body``...)."""
     if any(getattr(effect, what, False) for effect in look.effects):
         return True
-    return any(_needs(sub, what) for sub in look.faces.values())
+    return per_face and any(_needs(sub, what) for sub in look.faces.values())
 
 
 #: The most frames a live loop holds between planning and rendering (:class:`~tryon.parse_process.ParseProcess`'s
@@ -386,6 +386,18 @@ class Pipeline:
         """Whether frames get the person mask: for the body classes, or for an effect that reads only it."""
         return self._wants_person(self.look)
 
+    def draws_without_faces(self) -> bool:
+        """Whether the current look draws on a frame without faces: hair, clothes or background effects of its own.
+
+        A per-face look's effects need their face.
+        """
+        look = self.look
+        return (
+            self.wants_person()
+            and look is not None
+            and (_needs(look, "needs_body", per_face=False) or _needs(look, "needs_person", per_face=False))
+        )
+
     def _wants_body(self, look: Look | None) -> bool:
         o = self.options
         if not o.person_mask or o.body == "never":
@@ -474,9 +486,8 @@ class Pipeline:
         """Parses ``frame`` and returns a new BGR uint8 frame with the look applied.
 
         A frame without faces comes back with the look's hair, clothes and background effects alone, if it has any
-        (else unchanged, as a copy). ``timings``, when given, receives the
-        milliseconds of each stage (``perception``, ``parsing``, ``effects``); ``timestamp`` and ``cut`` are as
-        for :meth:`parse`.
+        (:meth:`draws_without_faces`; else unchanged, as a copy). ``timings``, when given, receives the milliseconds
+        of each stage (``perception``, ``parsing``, ``effects``); ``timestamp`` and ``cut`` are as for :meth:`parse`.
         """
         bgr = to_bgr8(frame)
         return self.render(bgr, self.parse(bgr, timings, timestamp, cut=cut), timings)

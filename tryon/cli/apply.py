@@ -121,19 +121,6 @@ def _check_folder_output(input_dir: Path, output: Path) -> None:
         raise InputError(f"{output}: OUTPUT must be another folder than INPUT (photos keep their names)")
 
 
-def _draws_without_a_face(pipe: Pipeline) -> bool:
-    """Whether the pipeline's look has effects drawn without a face: hair, clothes or background ones of its own.
-
-    A per-face look's effects need their face.
-    """
-    look = pipe.look
-    return (
-        pipe.wants_person()
-        and look is not None
-        and any(getattr(e, "needs_body", False) or getattr(e, "needs_person", False) for e in look.effects)
-    )
-
-
 def _one_photo(pipe: Pipeline, source: Path, target: Path, frame: np.ndarray | None = None) -> None:
     """Reads (unless ``frame`` is given), makes up and writes one photo.
 
@@ -145,7 +132,7 @@ def _one_photo(pipe: Pipeline, source: Path, target: Path, frame: np.ndarray | N
     parse = pipe.parse(frame)
     if not parse.faces:
         person = parse.person
-        if not _draws_without_a_face(pipe) or person is None or not np.any(person.alpha >= 128):
+        if not pipe.draws_without_faces() or person is None or not np.any(person.alpha >= 128):
             raise InputError(f"{source}: no face found; nothing written")
         log.warning("%s: no face found; only the look's hair, clothes and background effects were applied", source)
     write_image(target, pipe.render(frame, parse))
@@ -277,4 +264,4 @@ def _frames(
                     faces_seen += bool(parse.faces)
                     writer.write(pipe.render(frame.image, parse, inplace=True))  # each frame freshly decoded
                     bar.update()
-        return faces_seen, stop.requested, _draws_without_a_face(pipe)
+        return faces_seen, stop.requested, pipe.draws_without_faces()

@@ -37,6 +37,7 @@ from tryon.parsing._features import ColourHistogram, colour_bins, covariance
 from tryon.parsing.body_pose import BodyPose, PoseEstimator
 from tryon.parsing.classes import FACE_CLASSES
 from tryon.parsing.frame_parse import Face
+from tryon.perception.detector import eye_to_mouth
 
 __all__ = ["BodyOptions", "BodyParser", "body_masks"]
 
@@ -181,12 +182,7 @@ class _Layout:
     @classmethod
     def of_pose(cls, pts: np.ndarray) -> _Layout:
         """From a pose's eyes (2, 5) and mouth corners (9, 10)."""
-        eyes = (pts[2] + pts[5]).astype(np.float64) / 2
-        mouth = (pts[9] + pts[10]).astype(np.float64) / 2
-        height = float(np.hypot(*(mouth - eyes))) / _EYE_MOUTH
-        axis = mouth - eyes
-        down = axis / max(float(np.hypot(*axis)), 1e-6)
-        return cls._frame(eyes - down * _EYE_LEVEL * height, axis, height)
+        return cls._of_eyes_and_mouth((pts[2] + pts[5]) / 2, (pts[9] + pts[10]) / 2)
 
     @classmethod
     def of_detection(cls, pts: np.ndarray) -> _Layout:
@@ -196,13 +192,18 @@ class _Layout:
         do; across the face the layout is centred between the ears, where the skull is (a profile's face lies to one
         side of it, its hair to the other).
         """
-        eyes = (pts[0] + pts[1]).astype(np.float64) / 2
-        axis = pts[3].astype(np.float64) - eyes
+        face = cls._of_eyes_and_mouth((pts[0] + pts[1]) / 2, pts[3])
+        ears = (pts[4] + pts[5]).astype(np.float64) / 2
+        return replace(face, origin=face.origin + face.across * float((ears - face.origin) @ face.across))
+
+    @classmethod
+    def _of_eyes_and_mouth(cls, eyes: np.ndarray, mouth: np.ndarray) -> _Layout:
+        """From the middle of the eyes and of the mouth: they give the face's height and tilt."""
+        eyes = eyes.astype(np.float64)
+        axis = mouth.astype(np.float64) - eyes
         height = float(np.hypot(*axis)) / _EYE_MOUTH
         down = axis / max(float(np.hypot(*axis)), 1e-6)
-        face = cls._frame(eyes - down * _EYE_LEVEL * height, axis, height)
-        ears = (pts[4] + pts[5]).astype(np.float64) / 2
-        return cls._frame(face.origin + face.across * float((ears - face.origin) @ face.across), axis, height)
+        return cls._frame(eyes - down * _EYE_LEVEL * height, axis, height)
 
     @classmethod
     def _frame(cls, origin: np.ndarray, axis: np.ndarray, height: float) -> _Layout:
@@ -546,7 +547,7 @@ def _layouts(
     The pose's shoulders end the neck of the head that has the pose's nose.
     """
     layouts = [_Layout.of_face(f.points * scale) for f in faces]
-    kept = [k * scale for k in heads if _eye_mouth(k) * scale >= _MIN_HEAD_PX]
+    kept = [k * scale for k in heads if eye_to_mouth(k) * scale >= _MIN_HEAD_PX]
     detected = [_Layout.of_detection(k) for k in kept]
     if pose is None or pose.visibility[[2, 5, 9, 10]].min() < 0.5:
         return layouts + detected
@@ -577,11 +578,6 @@ def _layouts(
     if inside and head.height >= _MIN_POSE_HEAD * max(h, w) * scale:
         layouts.append(with_shoulders(head))
     return layouts + detected
-
-
-def _eye_mouth(keypoints: np.ndarray) -> float:
-    """A detected face's eye-to-mouth distance (pixels)."""
-    return float(np.hypot(*(keypoints[3] - (keypoints[0] + keypoints[1]) / 2)))
 
 
 def body_masks(

@@ -26,7 +26,7 @@ import numpy as np
 from tryon.errors import DependencyError, InputError
 from tryon.geometry import Box
 
-__all__ = ["HEAD_KEYPOINTS", "Perception", "PerceptionOptions", "PerceptionResult"]
+__all__ = ["HEAD_KEYPOINTS", "Perception", "PerceptionOptions", "PerceptionResult", "eye_to_mouth"]
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +248,8 @@ def _mesh_points(result: Any, shape: tuple[int, int]) -> list[np.ndarray]:
     return [_landmark_array(face) * scale for face in result.multi_face_landmarks or ()]
 
 
-def _eye_mouth_px(keypoints: np.ndarray) -> float:
-    """A detected face's eye-to-mouth distance (pixels): its scale."""
+def eye_to_mouth(keypoints: np.ndarray) -> float:
+    """A head's scale: the eye-to-mouth distance of its keypoints (:data:`HEAD_KEYPOINTS` order), in their units."""
     return float(np.hypot(*(keypoints[3] - (keypoints[0] + keypoints[1]) / 2)))
 
 
@@ -378,7 +378,7 @@ class Perception:
 
         def near_last(found: _Detected) -> bool:
             nose = found.keypoints[2]
-            return any(np.hypot(*(nose - k[2])) < 2.0 * _eye_mouth_px(k) for k in last)
+            return any(np.hypot(*(nose - k[2])) < 2.0 * eye_to_mouth(k) for k in last)
 
         sure = [
             f.keypoints
@@ -417,9 +417,9 @@ class Perception:
         """
         shape = (rgb.shape[0], rgb.shape[1])
         faces = _mesh_points(_process(self._mesh, rgb), shape)
-        heads: list[np.ndarray] = []
         if not detected:
             return tuple(faces), ()
+        heads: list[np.ndarray] = []
         boxes = [Box.around(f) for f in faces]
         for found in sorted(detected, key=lambda f: (-max(f.box[2], f.box[3]), f.box[0], f.box[1])):
             face = found.box
