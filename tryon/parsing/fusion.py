@@ -531,11 +531,12 @@ Mode = Literal["image", "video"]
 
 @dataclass(frozen=True)
 class _ModelJob:
-    """One frame for the model: the frame, its faces and the perception's person mask."""
+    """One frame for the model: the frame, its faces, the perception's person mask and its heads without a mesh."""
 
     frame: np.ndarray
     faces: tuple[Face, ...]
     person: np.ndarray | None
+    heads: tuple[np.ndarray, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -662,7 +663,7 @@ class ModelFrameParser:
         base = self._landmarks.parse(frame, perception, ids, body=False)
         if not (self.options.body and body):
             return base
-        job = _ModelJob(frame, base.faces, perception.person)
+        job = _ModelJob(frame, base.faces, perception.person, perception.heads)
         if self.mode == "image":
             self.backend.reset()
             result = self._run_model(job)
@@ -727,7 +728,7 @@ class ModelFrameParser:
             full_person = resize_plane(model_person, shape)
             alpha = to_alpha8(full_person)
             person = RoiMask(Box(0, 0, shape[1], shape[0]), alpha)
-        fallback = body_masks(frame, job.faces, full_person) if self._missing else None
+        fallback = body_masks(frame, job.faces, full_person, heads=job.heads) if self._missing else None
         masks = fuse(frame, job.faces, probs, full_person, self._fusion, fallback)
         points = {f.id: f.points.copy() for f in job.faces}
         return _ModelResult(shape, {n: masks[n] for n in BODY_CLASSES}, person, points)
