@@ -38,6 +38,8 @@ def test_lookup_by_sku_ignores_case_and_filters_by_category_and_brand(catalog):
     blushes = catalog.find("blush", brand="Atelier Nova")
     assert blushes and all(p.category == "blush" and p.brand == "Atelier Nova" for p in blushes)
     assert len(catalog.find()) == len(catalog)
+    # A brand is read as `Catalog.brand` reads it: any case, its first words (before: exactly, or nothing found)
+    assert catalog.find("blush", brand="atelier") == catalog.find("blush", brand="ATELIER NOVA") == blushes
 
 
 @pytest.mark.parametrize(
@@ -45,6 +47,7 @@ def test_lookup_by_sku_ignores_case_and_filters_by_category_and_brand(catalog):
     [
         (lambda c: c.get("TRY-LIP-999"), "unknown SKU 'TRY-LIP-999'"),
         (lambda c: c.find("glitter"), "allowed: foundation, concealer"),
+        (lambda c: c.find("blush", brand="Nobody"), "unknown brand 'Nobody'; known brands: "),
     ],
 )
 def test_unknown_sku_or_category_is_refused(catalog, call, message):

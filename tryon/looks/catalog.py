@@ -174,11 +174,17 @@ class Catalog:
     def find(self, category: str | None = None, brand: str | None = None) -> list[Product]:
         """The products of a category and/or brand (all when both are None), in catalogue order.
 
+        Args:
+            category: one of :data:`CATEGORIES`, or None for all.
+            brand: a brand as :meth:`brand` reads it (``"kobo"``: Kobo Beauty), or None for all.
+
         Raises:
-            CatalogError: for an unknown category, listing the valid ones.
+            CatalogError: for an unknown category, listing the valid ones, or a brand :meth:`brand` does not resolve.
         """
         if category is not None and category not in CATEGORIES:
             raise CatalogError(f"unknown category {short_repr(category)}; allowed: {', '.join(CATEGORIES)}")
+        if brand is not None:
+            brand = self.brand(brand)
         return [
             p
             for p in self._products.values()
