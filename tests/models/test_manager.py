@@ -217,6 +217,55 @@ def test_pull_of_an_installed_model_downloads_nothing(tmp_path):
         assert len(server.requests) == 2
 
 
+def test_a_second_pull_of_the_same_model_waits_for_the_first_and_downloads_nothing(tmp_path, caplog):
+    import logging
+    import threading
+
+    caplog.set_level(logging.WARNING, logger="tryon.models.manager")
+    waiting = "test-model: another pull of it is under way; waiting for it to finish"
+    results: dict[str, Path | BaseException] = {}
+
+    def pull(who: str, manager: ModelManager, progress=None) -> None:
+        try:
+            results[who] = manager.pull("test-model", progress=progress)
+        except BaseException as exc:  # reported by the assertions below
+            results[who] = exc
+
+    with FileServer(BODY) as server:
+        # Given two managers of one models folder (two processes: each has its own lock object)
+        first, second = make_manager(tmp_path, server.url), make_manager(tmp_path, server.url)
+        started = threading.Event()
+        other = threading.Thread(target=pull, args=("second", second))
+
+        def progress(done: int, total: int | None) -> None:
+            # When the second pull starts while the first is downloading, the first goes on once it waits
+            if not started.is_set():
+                started.set()
+                other.start()
+                deadline = time.monotonic() + 10
+                while waiting not in caplog.text and time.monotonic() < deadline:
+                    time.sleep(0.01)
+
+        pull("first", first, progress)
+        other.join(timeout=10)
+    # Then both get the intact file, downloaded once, and the second said it was waiting
+    assert results == {"first": installed(first), "second": installed(first)}
+    assert installed(first).read_bytes() == BODY
+    assert len(server.requests) == 1 and waiting in caplog.text
+    assert leftovers(first) == ["test-model.bin"]  # no lock file in the models folder
+
+
+def test_a_pull_without_a_writable_user_cache_goes_on_unlocked(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    with FileServer(BODY) as server:
+        manager = ModelManager(
+            tmp_path / "cache",
+            make_manager(tmp_path, server.url).manifest,
+            checksums=tmp_path / "a-file" / "checksums.json",
+        )
+        assert manager.pull("test-model").read_bytes() == BODY
+
+
 def test_pull_replaces_a_corrupt_installed_file(tmp_path):
     with FileServer(BODY) as server:
         manager = make_manager(tmp_path, server.url)

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 from tryon.errors import ModelError
 from tryon.models.download import Progress, download
 from tryon.models.manifest import Manifest, ModelEntry
@@ -245,13 +247,45 @@ class ModelManager:
         """
         entry = self.manifest.get(name)
         dest = self.cache_dir / entry.file
-        if not force:
-            state = self.state(name)
-            if state.status is ModelStatus.OK:
-                log.info("%s: already installed at %s", name, dest)
-                return dest
-            if state.status is ModelStatus.CORRUPT:
-                log.warning("%s: %s is corrupt (sha256 %s); downloading it again", name, dest, state.sha256)
+        with self._one_pull(name, dest):
+            if not force:
+                state = self.state(name)
+                if state.status is ModelStatus.OK:
+                    log.info("%s: already installed at %s", name, dest)
+                    return dest
+                if state.status is ModelStatus.CORRUPT:
+                    log.warning("%s: %s is corrupt (sha256 %s); downloading it again", name, dest, state.sha256)
+            return self._download(name, entry, dest, progress)
+
+    @contextlib.contextmanager
+    def _one_pull(self, name: str, dest: Path) -> Iterator[None]:
+        """Holds the lock of ``dest``'s download, waiting while another pull (another process too) holds it.
+
+        Two pulls of one model would append to the same ``.part`` (and one's clean-up could remove the folder the
+        other writes in): the second waits for the first, then finds the model installed. The lock files live in
+        :func:`user_cache_dir`, not in the models folder; without a writable one the pull goes on unlocked.
+        """
+        key = hashlib.sha256(str(dest.resolve()).encode()).hexdigest()[:32]
+        path = self.checksums.parent / "locks" / f"{key}.lock"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = filelock.FileLock(path)
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                log.warning("%s: another pull of it is under way; waiting for it to finish", name)
+                lock.acquire()
+        except OSError as exc:
+            log.debug("%s: pulling without a lock (%s: %s)", name, path, exc)
+            yield
+            return
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _download(self, name: str, entry: ModelEntry, dest: Path, progress: Progress | None) -> Path:
+        """Downloads ``entry`` to ``dest`` through ``FILE.part``, checks its sha256 and renames it into place."""
         part = dest.with_name(dest.name + ".part")
         with _folder_for(name, dest.parent):
             resumed = part.exists() and part.stat().st_size > 0
