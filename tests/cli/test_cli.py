@@ -212,6 +212,28 @@ def test_apply_hair_colour_to_a_profile_face_mesh_cannot_mesh(capsys, tmp_path, 
     assert not (tmp_path / "none.png").exists()
 
 
+def test_apply_writes_nothing_where_only_the_person_mask_sees_someone(capsys, tmp_path):
+    from tryon.perception import Perception, PerceptionOptions
+
+    # Given a grey disc on a green wall, which the selfie model marks as a person, and nobody else
+    wall = np.zeros((600, 800, 3), np.uint8)
+    wall[:] = (60, 140, 90)
+    cv2.circle(wall, (400, 300), 100, (200, 200, 200), -1)
+    photo = tmp_path / "wall.jpg"
+    cv2.imwrite(str(photo), wall)
+    with Perception(PerceptionOptions(mode="image")) as perception:
+        seen = perception(wall)
+    assert seen.landmarks == () and seen.heads == ()
+    assert seen.person is not None and np.count_nonzero(seen.person >= 0.5) > 10_000  # 31,470 px
+    # When a hair or a background look is applied to it
+    for look in ("copper_hair", "video_call"):
+        out = tmp_path / f"{look}.jpg"
+        code, _, err = run(capsys, "apply", photo, "-o", out, "--look", look)
+        # Then nothing is made up or written (before: written, the wall blurred by video_call)
+        assert code == 2 and "no face found; nothing written" in err, err
+        assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("look", "message"),
     [

@@ -52,7 +52,7 @@ Apply a look to INPUT and write the result to OUTPUT:
   a video           -> OUTPUT is an .mp4 (H.264, audio dropped); Ctrl+C keeps what was written
 
 Photos are written atomically (never half-written). A photo without a face is an error (unless the look has hair,
-clothes or background effects and a person is found: those are applied), and so is one of more
+clothes or background effects and a head turned from the camera is found: those are applied), and so is one of more
 than {MAX_PIXELS / 1e6:.0f} megapixels. A folder run stops at the first write error that every photo would hit (a full
 disk, a read-only or forbidden OUTPUT folder); Ctrl+C stops it after the photo being made up. With -n, existing
 outputs are left untouched: a photo or video is an error, a folder's photo is skipped.
@@ -125,14 +125,15 @@ def _one_photo(pipe: Pipeline, source: Path, target: Path, frame: np.ndarray | N
     """Reads (unless ``frame`` is given), makes up and writes one photo.
 
     A photo without a face is an error, and nothing is written, unless the look has effects for the person's body
-    (hair, clothes, background) and a person was found: those are applied (a profile, someone seen from behind).
+    (hair, clothes, background) and the face detector found a head face mesh could not mesh (a profile): those are
+    applied. The person mask alone is no proof of a person: it marks a disc on a wall, or a bare backdrop.
     """
     if frame is None:
         frame = read_image(source)
-    parse = pipe.parse(frame)
+    perceived = pipe.perceive(frame)
+    parse = pipe.parse_perceived(perceived)
     if not parse.faces:
-        person = parse.person
-        if not pipe.draws_without_faces() or person is None or not np.any(person.alpha >= 128):
+        if not (pipe.draws_without_faces() and perceived.perception.heads):
             raise InputError(f"{source}: no face found; nothing written")
         log.warning("%s: no face found; only the look's hair, clothes and background effects were applied", source)
     write_image(target, pipe.render(frame, parse))
