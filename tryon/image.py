@@ -11,6 +11,7 @@ import os
 import struct
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -19,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from tryon.errors import ImageReadError, ImageWriteError, InputError
 
-__all__ = ["to_bgr8", "to_alpha8", "read_image", "write_image", "IMAGE_SUFFIXES", "MAX_PIXELS"]
+__all__ = ["to_bgr8", "to_alpha8", "read_image", "write_image", "write_images", "IMAGE_SUFFIXES", "MAX_PIXELS"]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 MIN_SIDE = 16
@@ -181,32 +182,53 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
         ImageWriteError: for an unknown suffix or a failed write (its ``errno`` set, as ``ENOSPC`` for a full disk);
             no partial file is left behind, even when the write is interrupted (Ctrl+C).
     """
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
-        raise ImageWriteError(
-            f"{p}: unsupported image type {suffix or '(none)'!r}; use one of {', '.join(sorted(IMAGE_SUFFIXES))}"
-        )
-    ok, encoded = cv2.imencode(suffix, image)
-    if not ok:
-        raise ImageWriteError(f"{p}: OpenCV could not encode the image as {suffix}")
-    if p.parent and not p.parent.exists():
-        raise ImageWriteError(f"{p}: the folder {p.parent} does not exist")
-    tmp = None
+    return write_images([(path, image)])[0]
+
+
+def write_images(items: Sequence[tuple[str | os.PathLike[str], np.ndarray]]) -> list[Path]:
+    """Writes several images as one: each to a temporary file beside it, and all renamed once every one is written.
+
+    A failure (a full disk, a read-only folder, a target that is a folder, Ctrl+C) leaves none of them behind,
+    rather than the first without the others (a labels file without its overlay).
+
+    Raises:
+        ImageWriteError: as :func:`write_image`, for the first image that cannot be encoded or written.
+    """
+    paths = [Path(path) for path, _ in items]
+    encoded = []
+    for p, (_, image) in zip(paths, items):
+        suffix = p.suffix.lower()
+        if suffix not in IMAGE_SUFFIXES:
+            raise ImageWriteError(
+                f"{p}: unsupported image type {suffix or '(none)'!r}; use one of {', '.join(sorted(IMAGE_SUFFIXES))}"
+            )
+        ok, data = cv2.imencode(suffix, image)
+        if not ok:
+            raise ImageWriteError(f"{p}: OpenCV could not encode the image as {suffix}")
+        if p.parent and not p.parent.exists():
+            raise ImageWriteError(f"{p}: the folder {p.parent} does not exist")
+        encoded.append(data)
+    temps: list[str] = []
+    placed: list[Path] = []
+    p = paths[0]
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=str(p.parent or Path(".")))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(encoded.tobytes())
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, p)
-    except BaseException as exc:  # a failed write, or Ctrl+C: never leave the temporary file
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+        for p, data in zip(paths, encoded):
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=str(p.parent or Path(".")))
+            temps.append(tmp)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.tobytes())
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
+        for p, tmp in zip(paths, temps):
+            os.replace(tmp, p)
+            placed.append(p)
+    except BaseException as exc:  # a failed write, or Ctrl+C: never leave a temporary file, nor some of the set
+        for leftover in [*temps, *placed]:
+            Path(leftover).unlink(missing_ok=True)
         if not isinstance(exc, OSError):
             raise
         failure = ImageWriteError(f"{p}: {exc.strerror or exc}")
         failure.errno = exc.errno  # what went wrong, for callers that stop on a full disk
         raise failure from exc
-    return p
+    return paths

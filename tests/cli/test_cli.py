@@ -316,6 +316,18 @@ def test_parse_writes_labels_and_an_overlay_of_the_photo_size(capsys, tmp_path, 
     assert read_image(viz_path).shape == photo.shape
 
 
+def test_parse_writes_neither_file_when_the_overlay_cannot_be_written(capsys, tmp_path, small_photo):
+    # Given an overlay path that is a folder (the write fails whoever runs the test, root included)
+    labels_path, viz_path = tmp_path / "labels.png", tmp_path / "viz.png"
+    viz_path.mkdir()
+    # When the photo is parsed
+    code, _, err = run(capsys, "parse", small_photo, "-o", labels_path, "--overlay", viz_path)
+    # Then it fails in one line, and the labels are not left behind without their overlay (before: they were, and a
+    # second run with -n refused them)
+    assert code == 2 and f"{viz_path}: " in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["viz.png"] and not any(viz_path.iterdir())
+
+
 def test_parse_legend_prints_the_class_map(capsys):
     code, out, _ = run(capsys, "parse", "--legend")
     assert code == 0

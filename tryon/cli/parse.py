@@ -22,7 +22,7 @@ from tryon.cli.common import (
     suffixes,
 )
 from tryon.errors import ImageWriteError, InputError
-from tryon.image import IMAGE_SUFFIXES, read_image, write_image
+from tryon.image import IMAGE_SUFFIXES, read_image, write_images
 from tryon.parsing.classes import CLASSES, legend
 from tryon.pipeline import Pipeline
 
@@ -107,9 +107,10 @@ def run(args: argparse.Namespace) -> int:
     if not parse.faces:
         log.warning("%s: no face found; the labels hold only the person's body classes", args.input)
     labels = parse.labels()
-    write_image(args.output, labels)
+    outputs: list[tuple[Path, np.ndarray]] = [(args.output, labels)]
     if args.overlay is not None:
-        write_image(args.overlay, overlay(frame, labels))
+        outputs.append((args.overlay, overlay(frame, labels)))
+    write_images(outputs)  # both or neither
     present = ", ".join(CLASSES[i] for i in np.unique(labels) if i)
     log.info("%s: %d face(s); classes: %s", args.input, len(parse.faces), present or "none")
     return EXIT_OK
