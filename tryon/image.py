@@ -224,8 +224,8 @@ def write_images(items: Sequence[tuple[str | os.PathLike[str], np.ndarray]]) -> 
             os.replace(tmp, p)
             placed.append(p)
     except BaseException as exc:  # a failed write, or Ctrl+C: never leave a temporary file, nor some of the set
-        for leftover in [*temps, *placed]:
-            Path(leftover).unlink(missing_ok=True)
+        for leftover in [*map(Path, temps), *placed]:
+            leftover.unlink(missing_ok=True)
         if not isinstance(exc, OSError):
             raise
         failure = ImageWriteError(f"{p}: {exc.strerror or exc}")
