@@ -383,15 +383,15 @@ def _portable(exc: BaseException) -> BaseException:
 def _log_as_the_caller(level: int) -> None:
     """Shows tryon's log messages (not every library's) on stderr at the caller's ``level``, as the CLI does.
 
-    The parser that ``auto`` picks is not logged again: the caller's pipeline, built from the same options before
-    the child (as the live loop builds it), has logged that choice already.
+    The parser that ``auto`` picks, and the installed models it passed over, are not logged again: the caller's
+    pipeline, built from the same options before the child (as the live loop builds it), has logged them already.
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s tryon parse process: %(message)s"))
     logger = logging.getLogger("tryon")
     logger.addHandler(handler)
     logger.setLevel(level)
-    logging.getLogger("tryon.parsing.registry").setLevel(max(level, logging.WARNING))
+    logging.getLogger("tryon.parsing.registry").setLevel(max(level, logging.ERROR))
 
 
 def _serve(frames: Connection, results: Connection) -> int:

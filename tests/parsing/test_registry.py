@@ -135,7 +135,12 @@ def test_auto_passes_over_a_missing_runtime(monkeypatch, shared_models, caplog):
     # When auto picks, then it takes the next model and says why it passed over the first
     with create_parser("auto") as parser:
         assert isinstance(parser, ModelFrameParser) and parser.name == "skin-clothes-hair-onnx"
-    (record,) = _registry_records(caplog)
+    # (a warning first, shown without -v: the model is installed, so its user wants it used)
+    warning, record = _registry_records(caplog)
+    assert warning.levelname == "WARNING" and warning.getMessage() == (
+        "parser auto: passing over mediapipe-hair: a TFLite interpreter is missing; install it with: "
+        'pip install "tryon[tflite]"'
+    )
     assert record.getMessage().startswith("parser auto: using skin-clothes-hair")
     assert (
         'mediapipe-hair: a TFLite interpreter is missing; install it with: pip install "tryon[tflite]"'
@@ -144,6 +149,25 @@ def test_auto_passes_over_a_missing_runtime(monkeypatch, shared_models, caplog):
     # And asking for the hair model by name raises the pip line
     with pytest.raises(DependencyError, match=r'pip install "tryon\[tflite\]"'):
         create_parser("mediapipe-hair")
+
+
+def test_auto_warns_when_it_passes_over_a_corrupt_model(no_models, shared_models, caplog):
+    # Given the hair model installed but corrupt (two bytes appended), and no other model
+    entry = Manifest.default().get("mediapipe-hair")
+    corrupt = no_models / entry.file
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_bytes(need_file(shared_models / entry.file).read_bytes() + b"\0\0")
+    caplog.set_level("WARNING", logger="tryon.parsing.registry")
+    # When auto picks a parser
+    parser = create_parser("auto")
+    # Then it takes the landmark parser, and says at WARNING (without -v) which model it passed over and why, once
+    # (before: only with -v); the missing model is no surprise and is not warned about
+    assert isinstance(parser, LandmarkFrameParser)
+    (record,) = _registry_records(caplog)
+    message = record.getMessage()
+    assert record.levelname == "WARNING" and message.startswith("parser auto: passing over ")
+    assert f"{corrupt} is corrupt" in message and "tryon models pull mediapipe-hair" in message
+    assert "skin-clothes-hair-onnx" not in message
 
 
 def test_auto_resolves_to_no_model_when_none_is_installed(no_models):

@@ -187,6 +187,17 @@ def _installed(models: Sequence[str]) -> bool:
     return True
 
 
+def _present(models: Sequence[str]) -> bool:
+    """Whether every model's file is in the models folder, intact or not (a missing one is no surprise for auto)."""
+    from tryon.models import ModelManager
+
+    manager = ModelManager()
+    try:
+        return all(manager.file(m).is_file() for m in models)
+    except TryOnError:
+        return False
+
+
 def _engine_of(model: str) -> EngineKind:
     from tryon.parsing.backends.resolve import resolve_model
 
@@ -245,9 +256,11 @@ def _auto_backend(providers: str, threads: Optional[int]) -> Optional[BodyBacken
 
     Logs the choice once at INFO (what ``-v`` shows): the parser and its model files, or, falling back to the
     landmark parser, why each better one was passed over (a missing model's error says where it was looked for and
-    the ``tryon models pull NAME`` that fetches it).
+    the ``tryon models pull NAME`` that fetches it). A candidate whose model files are all there but that cannot be
+    used (a corrupt file, its runtime not installed) is a WARNING: the user installed it to have it used.
     """
     passed_over: dict[str, list[str]] = {}  # reason -> the candidates it stopped, as one model stops several
+    warned: set[str] = set()
     for candidate in AUTO:
         if candidate == "landmarks":
             break
@@ -255,6 +268,9 @@ def _auto_backend(providers: str, threads: Optional[int]) -> Optional[BodyBacken
             backend = create_backend(candidate, providers=providers, threads=threads)
         except TryOnError as exc:
             passed_over.setdefault(str(exc), []).append(candidate)
+            if str(exc) not in warned and _present(PARSERS[candidate].models):
+                warned.add(str(exc))
+                log.warning("parser auto: passing over %s: %s", candidate, exc)
             continue
         if backend is not None:
             reasons = "".join(f". Passed over {', '.join(c)}: {r}" for r, c in passed_over.items())
