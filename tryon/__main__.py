@@ -1,3 +1,3 @@
-from tryon.cli.main import main
+from tryon.cli import run
 
-raise SystemExit(main())
+run()
