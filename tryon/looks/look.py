@@ -28,7 +28,7 @@ from tryon.color import Color, short_repr
 from tryon.effects._skin import apply_effects
 from tryon.effects.base import EFFECTS, Effect
 from tryon.errors import InputError, LookError
-from tryon.looks.loader import LOOK_SUFFIXES, read_look_file, resolve_look
+from tryon.looks.loader import LOOK_SUFFIXES, builtin_looks, read_look_file, resolve_look
 from tryon.looks.overrides import apply_override
 from tryon.looks.spec import build_effect, merge_options, normalize_look
 from tryon.parsing.frame_parse import FrameParse
@@ -134,15 +134,16 @@ class Look:
         """
         if isinstance(overrides, str):
             overrides = [overrides]
+        where = self._where()
         if not isinstance(overrides, Sequence) or isinstance(overrides, (bytes, bytearray)):
             raise LookError(
-                f"{self.source}: overrides must be a list of texts such as ['lipstick.color=#9E1B32'], "
+                f"{where}: overrides must be a list of texts such as ['lipstick.color=#9E1B32'], "
                 f"got {short_repr(overrides)}"
             )
         for i, text in enumerate(overrides):
             if not isinstance(text, str):
                 raise LookError(
-                    f"{self.source}: overrides[{i}] must be a text such as 'lipstick.color=#9E1B32', "
+                    f"{where}: overrides[{i}] must be a text such as 'lipstick.color=#9E1B32', "
                     f"got {short_repr(text)}"
                 )
         look = self
@@ -150,9 +151,14 @@ class Look:
             try:
                 spec = apply_override(look._spec(), text)
             except LookError as exc:
-                raise LookError(f"{self.source}: {exc}") from None
-            look = Look._build(spec, self.source, f"{self.source} (override {short_repr(text)})")
+                raise LookError(f"{where}: {exc}") from None
+            look = Look._build(spec, self.source, f"{where} (override {short_repr(text)})")
         return look
+
+    def _where(self) -> str:
+        """How messages name this look: its file, or ``look 'NAME'`` for a built-in one (its file is tryon's own)."""
+        builtin = next((name for name, path in builtin_looks().items() if str(path) == self.source), None)
+        return self.source if builtin is None else f"look {builtin!r}"
 
     def render(self, frame: np.ndarray, parse: FrameParse) -> np.ndarray:
         """Applies the look to ``frame`` in place and returns it; faces listed in ``faces`` get their own look."""
