@@ -161,12 +161,19 @@ def _bench_input(
     """A bench source as ``(video, None)``, or ``(None, frame)`` for photos tiled into one ``size`` frame.
 
     Raises:
-        ImageReadError: for a missing file or an unreadable photo.
+        ImageReadError: for a missing file or an unreadable photo; InputError for a video among several files.
     """
     paths = [Path(source)] if isinstance(source, (str, Path)) else [Path(p) for p in source]
     for path in paths:
         if not path.is_file():
             raise ImageReadError(f"{path}: no such file")
+    if len(paths) > 1:
+        videos = [p for p in paths if p.suffix.lower() not in IMAGE_SUFFIXES]
+        if videos:
+            raise InputError(
+                f"{videos[0]}: the source is one video, or several photos ({', '.join(sorted(IMAGE_SUFFIXES))}) "
+                "tiled into one frame"
+            )
     if len(paths) > 1 or paths[0].suffix.lower() in IMAGE_SUFFIXES:
         return None, tile_photos(paths, size or (1280, 720))
     return paths[0], None

@@ -461,6 +461,16 @@ ERRORS = [
         ["bench", "--source", "{photo}", "--stability", "--frames", "3"],
         "--stability measures landmark jitter and lag over time, so it needs a video (.avi, .m4v",
     ),
+    (
+        "bench on two videos",
+        ["bench", "--source", "{video}", "{video}", "--frames", "3"],
+        ": the source is one video, or several photos (.bmp, .jpeg",
+    ),
+    (
+        "bench on a video and a photo",
+        ["bench", "--source", "{photo}", "{video}", "--frames", "3"],
+        ": the source is one video, or several photos (.bmp, .jpeg",
+    ),
 ]
 
 
