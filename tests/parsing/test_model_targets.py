@@ -35,8 +35,8 @@ TARGETS = [
     ("skin-clothes-hair", "skin-clothes-hair", "hair", 0.92),  # 0.943
     ("skin-clothes-hair", "skin-clothes-hair", "clothes", 0.90),  # 0.929
     ("skin-clothes-hair", "skin-clothes-hair", "skin", 0.82),  # 0.861
-    ("mediapipe-hair", "celebamask-hq-samples", "hair", 0.92),  # 0.941
-    ("mediapipe-hair", "fasseg-frontal", "hair_and_brows", 0.92),  # 0.938
+    ("mediapipe-hair", "celebamask-hq-samples", "hair", 0.92),  # 0.940
+    ("mediapipe-hair", "fasseg-frontal", "hair_and_brows", 0.92),  # 0.941
     # auto's pick when both models are installed
     ("skin-clothes-hair+mediapipe-hair", "celebamask-hq-samples", "hair", 0.92),  # 0.924
     ("skin-clothes-hair+mediapipe-hair", "fasseg-frontal", "hair_and_brows", 0.92),  # 0.931
