@@ -1,19 +1,23 @@
 from __future__ import annotations
 
+import errno
 import os
+import re
 import signal
 import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cv2
+import imageio_ffmpeg
 import numpy as np
 import pytest
 
 from tests.conftest import need_file
 from tryon.errors import ImageReadError, ImageWriteError, InputError
-from tryon.video import VideoReader, VideoWriter
+from tryon.video import WRITER_COLORS, ColorTags, VideoReader, VideoWriter
 
 
 def frames(n: int, size=(96, 64), noise: bool = False) -> list[np.ndarray]:
@@ -29,6 +33,68 @@ def frames(n: int, size=(96, 64), noise: bool = False) -> list[np.ndarray]:
         f[8:24, x : x + 16] = (40, 200, 255)
         out.append(f)
     return out
+
+
+def saturated(n: int, size=(96, 64)) -> list[np.ndarray]:
+    """Frames of flat, saturated colour bars (where the YUV matrix matters most), and a moving bright square."""
+    w, h = size
+    bars = [(50, 27, 158), (40, 200, 60), (200, 120, 30), (30, 30, 220)]
+    out = []
+    for i in range(n):
+        f = np.zeros((h, w, 3), np.uint8)
+        for k, colour in enumerate(bars):
+            f[:, k * w // len(bars) : (k + 1) * w // len(bars)] = colour
+        f[h // 3 : h // 3 + 8, (i * 2) % (w - 8) :][:, :8] = 255
+        out.append(f)
+    return out
+
+
+def ffmpeg(*args: object) -> subprocess.CompletedProcess[str]:
+    """Runs the bundled ffmpeg; fails the test with its messages when it fails."""
+    proc = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"ffmpeg {' '.join(map(str, args))} failed: {proc.stderr[-1500:]}")
+    return proc
+
+
+def as_played(path: Path) -> np.ndarray:
+    """The first frame as a player shows it: decoded by ffmpeg, its rotation and colour tags applied."""
+    png = path.with_name(path.name + ".played.png")
+    ffmpeg("-y", "-i", path, "-frames:v", "1", png)
+    image = cv2.imread(str(png))
+    assert image is not None
+    return image
+
+
+def first_shown_at(path: Path) -> float:
+    """When the first frame is shown (seconds), as ffmpeg reads the file's own timestamps (``-copyts``)."""
+    proc = ffmpeg("-copyts", "-i", path, "-vf", "showinfo", "-frames:v", "1", "-f", "null", "-")
+    found = re.search(r"n:\s*0 pts:\s*-?\d+ pts_time:(\S+)", proc.stderr)
+    assert found is not None, proc.stderr
+    return float(found.group(1))
+
+
+def rotated(clip: Path, degrees: int, out: Path) -> Path:
+    """``clip`` with a rotation tag (a display matrix, as phones write): show it ``degrees`` counter-clockwise."""
+    ffmpeg("-y", "-display_rotation", degrees, "-i", clip, "-c", "copy", out)
+    return out
+
+
+def write_clip(path: Path, images: list[np.ndarray], fps: float = 25, **options) -> Path:
+    with VideoWriter(path, fps=fps, **options) as writer:
+        for image in images:
+            writer.write(image)
+    return path
+
+
+def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
+    assert a.shape == b.shape
+    return float(np.abs(a.astype(int) - b.astype(int)).mean())
 
 
 def boxes(data: bytes) -> list[tuple[int, int, bytes]]:
@@ -198,3 +264,116 @@ def test_reader_refuses_bad_files_clearly(tmp_path, name, content, message):
     with pytest.raises(ImageReadError) as info:
         VideoReader(path)
     assert str(path) in str(info.value) and message in str(info.value)
+
+
+# --- what players see: orientation, start time, colours -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("degrees", "turns"), [(90, 1), (180, 2), (-90, 3)])
+def test_a_clip_with_a_rotation_tag_is_read_upright_as_players_show_it(tmp_path, degrees, turns):
+    # Given a clip of asymmetric frames, tagged to be shown turned (as a phone held upright tags its sideways frames)
+    stored = frames(3)
+    phone = rotated(write_clip(tmp_path / "stored.mp4", stored), degrees, tmp_path / "phone.mp4")
+    # When it is read
+    with VideoReader(phone) as reader:
+        first = reader.read()
+        size = reader.size
+    # Then its frames come upright: the stored frame turned, as ffmpeg plays it (before: as stored, sideways)
+    assert first is not None
+    upright = np.rot90(stored[0], turns)
+    assert first.shape == upright.shape and size == (upright.shape[1], upright.shape[0])
+    assert mean_difference(first, upright) < 3
+    assert mean_difference(first, as_played(phone)) < 3
+
+
+@pytest.mark.parametrize("fps", [25, 30])
+def test_the_first_frame_is_shown_at_time_0(tmp_path, fps):
+    # Given frames that x264 codes with B-frames (which delay the stream by two frames)
+    path = write_clip(tmp_path / "out.mp4", frames(60, size=(160, 120)), fps=fps)
+    # Then the first frame is shown at 0, as in the source (before: 2 frames late, 0.080 s at 25 fps, 0.067 s at 30)
+    assert first_shown_at(path) == 0
+    assert len(decoded(path)) == 60
+
+
+def test_the_writer_tags_the_colours_it_encodes_and_copies_a_sources_tags(tmp_path):
+    images = saturated(10)
+    # Given a clip written as a tryon writer does by default, and one given a BT.709 source's tags
+    plain = write_clip(tmp_path / "plain.mp4", images)
+    bt709 = ColorTags("bt709", "bt709", "bt709")
+    tagged = write_clip(tmp_path / "tagged.mp4", images, colors=bt709)
+    # Then each says what it holds: BT.601 YUV (what OpenCV's BGR goes through), or the source's tags
+    with VideoReader(plain) as a, VideoReader(tagged) as b:
+        assert a.colors == WRITER_COLORS == ColorTags(matrix="bt470bg")
+        assert b.colors == bt709
+        # and the tags do not change the YUV written: OpenCV reads the same frames back from both
+        assert mean_difference(a.read(), b.read()) < 1  # type: ignore[arg-type]
+    # and a player shows the plain clip as the frames written
+    assert mean_difference(as_played(plain), images[0]) < 4
+
+
+def test_an_untagged_video_reports_no_colour_tags(tmp_path):
+    path = write_clip(tmp_path / "untagged.mp4", frames(3), colors=ColorTags())
+    with VideoReader(path) as reader:
+        assert reader.colors == ColorTags()
+    with pytest.raises(InputError, match=r"ColorTags\.matrix must be an ffmpeg colour name"):
+        ColorTags("BT.709; rm -rf")
+
+
+# --- write errors: one line, PATH: reason, nothing half-written ----------------------------------------------------
+
+
+def unwritable(tmp_path: Path, case: str) -> tuple[Path, int]:
+    """An output path that cannot be written, and the errno the system gives."""
+    if case == "read-only folder":
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o555)
+        try:
+            (folder / "probe").touch()
+        except PermissionError:
+            return folder / "out.mp4", errno.EACCES
+        pytest.skip("this user writes into read-only folders (root); the other cases fail for root too")
+    if case == "link into a missing folder":
+        target = tmp_path / "out.mp4"
+        target.symlink_to(tmp_path / "gone" / "out.mp4")
+        return target, errno.ENOENT
+    if case == "full disk":
+        if not Path("/dev/full").exists():
+            pytest.skip("no /dev/full here")
+        target = tmp_path / "out.mp4"
+        target.symlink_to("/dev/full")  # every write fails with ENOSPC
+        return target, errno.ENOSPC
+    raise AssertionError(case)
+
+
+UNWRITABLE = ["read-only folder", "link into a missing folder", "full disk"]
+
+
+@pytest.mark.parametrize("case", UNWRITABLE)
+def test_a_failed_write_is_one_line_with_the_systems_reason(tmp_path, case):
+    target, code = unwritable(tmp_path, case)
+    writer = VideoWriter(target, fps=25)
+    # When frames are written and the file finished
+    with pytest.raises(ImageWriteError) as info:
+        for image in frames(60, size=(160, 120)):
+            writer.write(image)
+        writer.close()
+    writer.abort()
+    # Then the error is one line, PATH: reason, with its errno (before: ffmpeg's 3 to 7 lines, or Python's raw text)
+    assert str(info.value) == f"{target}: {os.strerror(code)}"
+    assert info.value.errno == code
+    assert not target.is_file()  # nothing half-written
+
+
+def test_abort_keeps_the_first_error_when_the_folder_refuses_the_deletion(tmp_path, monkeypatch):
+    # Given a writer whose encoder runs, on a file system that then refuses to delete (read-only: EROFS)
+    writer = VideoWriter(tmp_path / "out.mp4", fps=25)
+    writer.write(frames(1)[0])
+
+    def refuse(self, missing_ok=False):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    # When the failed job aborts, then it does not raise (before: [Errno 30] Read-only file system, hiding the cause)
+    writer.abort()
+    writer.abort()

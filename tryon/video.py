@@ -1,9 +1,18 @@
 """Video files: :class:`VideoReader` (OpenCV) and :class:`VideoWriter` (H.264 through ffmpeg), both context managers.
 
+The reader turns frames upright the way players show them (a phone's rotation tag is applied), so the output of a
+phone clip is written upright, with no rotation tag.
+
 The writer pipes raw BGR frames to the ``ffmpeg`` that the ``imageio-ffmpeg`` wheel ships and writes *fragmented*
 MP4: the file is playable after every fragment (one per keyframe, one a second by default), so a recording that is
 interrupted, even killed, still plays up to its last fragment. ffmpeg runs in its own process group, so Ctrl+C in a
-terminal reaches only Python, which then closes the writer cleanly.
+terminal reaches only Python, which then closes the writer cleanly. Its first frame is shown at time 0 (audio muxed
+back in later stays in sync), and its colours are tagged (:class:`ColorTags`).
+
+Colours: OpenCV decodes every video with the BT.601 matrix, whatever the file's tags say, and the writer encodes with
+the same matrix, so a frame that is read and written unchanged keeps its YUV values. The source's tags then describe
+the output too, and ``VideoWriter(..., colors=reader.colors)`` copies them; without them the writer tags what it
+encodes (BT.601, limited range).
 
 Example:
     >>> with VideoReader("in.mp4") as reader, VideoWriter("out.mp4", fps=reader.fps) as writer:  # doctest: +SKIP
@@ -14,13 +23,16 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
@@ -31,7 +43,15 @@ import numpy as np
 from tryon.errors import DependencyError, ImageReadError, ImageWriteError, InputError
 from tryon.image import to_bgr8
 
-__all__ = ["FRAME_COUNT_SLACK", "FRAME_COUNT_SLACK_SHARE", "VIDEO_SUFFIXES", "VideoReader", "VideoWriter"]
+__all__ = [
+    "FRAME_COUNT_SLACK",
+    "FRAME_COUNT_SLACK_SHARE",
+    "VIDEO_SUFFIXES",
+    "WRITER_COLORS",
+    "ColorTags",
+    "VideoReader",
+    "VideoWriter",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +64,47 @@ _DEFAULT_FPS = 30.0
 #: these frames and this share of the count (some containers only estimate it from the duration).
 FRAME_COUNT_SLACK = 2
 FRAME_COUNT_SLACK_SHARE = 0.01
+_PROBE_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ColorTags:
+    """How a video's YUV samples are to be shown: its colour tags, in ffmpeg's names (None: not tagged).
+
+    Attributes:
+        matrix: the YUV matrix (``bt709``, ``smpte170m``, ``bt470bg``, ...).
+        primaries: the colour primaries (``bt709``, ...).
+        transfer: the transfer characteristics (``bt709``, ``smpte170m``, ...).
+
+    Example:
+        >>> ColorTags("bt709", "bt709", "bt709").matrix
+        'bt709'
+    """
+
+    matrix: str | None = None
+    primaries: str | None = None
+    transfer: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("matrix", "primaries", "transfer"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and re.fullmatch(r"[a-z0-9_-]+", value)):
+                raise InputError(f"ColorTags.{name} must be an ffmpeg colour name (as 'bt709') or None, got {value!r}")
+
+
+#: What the writer encodes when it is given no tags: OpenCV's BGR, through the BT.601 matrix (ffmpeg's bt470bg).
+WRITER_COLORS = ColorTags(matrix="bt470bg")
 
 
 class VideoReader:
-    """Reads a video file as BGR uint8 frames.
+    """Reads a video file as BGR uint8 frames, upright as players show them (a phone's rotation tag applied).
 
     Args:
         path: the video file.
 
     Attributes:
         fps: frames per second (30 when the file does not say).
-        size: ``(width, height)`` of the frames.
+        size: ``(width, height)`` of the frames, upright (a rotation tag applied).
         frame_count: the number of frames the file declares (an estimate for some containers; 0 if unknown).
         frames_read: the frames read so far.
 
@@ -78,6 +128,9 @@ class VideoReader:
         self._cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
         first = None
         if self._cap.isOpened():
+            # Frames upright, as players show them: OpenCV leaves a phone's rotation tag unapplied by default.
+            if not self._cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1):
+                log.debug("%s: this OpenCV cannot apply rotation tags; frames are read as stored", p)
             ok, first = self._cap.read()
             first = first if ok else None
         if first is None:
@@ -94,6 +147,17 @@ class VideoReader:
         self.frames_read = 0
         self._ended = False
         self._closed = False
+        self._colors: ColorTags | None = None
+
+    @property
+    def colors(self) -> ColorTags:
+        """The file's colour tags, as ffmpeg decodes its first frame (asked once, on first use; about 50 ms).
+
+        All None when the file is untagged or ffmpeg cannot tell.
+        """
+        if self._colors is None:
+            self._colors = _probe_colors(self.path)
+        return self._colors
 
     def read(self) -> np.ndarray | None:
         """The next frame, or None at the end of the video (or once closed)."""
@@ -149,11 +213,61 @@ def _ffmpeg_exe() -> str:
         raise DependencyError(f"ffmpeg was not found ({exc}); pip install --force-reinstall imageio-ffmpeg") from None
 
 
+def _probe_colors(path: Path) -> ColorTags:
+    """The colour tags ffmpeg reports for the first frame of ``path`` (all None when it cannot tell)."""
+    try:
+        proc = subprocess.run(
+            [_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-frames:v", "1",
+             "-vf", "showinfo", "-f", "null", "-"],
+            capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired, DependencyError) as exc:
+        log.debug("%s: could not ask ffmpeg for its colour tags (%s)", path, exc)
+        return ColorTags()
+    found = re.search(rb"color_space:(\S+) color_primaries:(\S+) color_trc:(\S+)", proc.stderr)  # showinfo's
+    if found is None:
+        log.debug("%s: ffmpeg reported no colour tags", path)
+        return ColorTags()
+    matrix, primaries, transfer = (
+        None if v in (b"unknown", b"reserved", b"unspecified") else v.decode("ascii", "replace") for v in found.groups()
+    )
+    return ColorTags(matrix, primaries, transfer)
+
+
+#: The file system's reasons a write fails: ffmpeg prints them as the C library words them (``os.strerror``).
+_FILE_ERRNOS = tuple(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "ENOENT", "ENOTDIR", "EISDIR", "EIO", "EFBIG",
+                 "ENAMETOOLONG", "ELOOP", "ENXIO", "ETXTBSY")
+    if hasattr(errno, name)
+)  # fmt: skip
+
+
+def _failure(path: Path, log_text: str, fallback: str) -> ImageWriteError:
+    """One line for ffmpeg's messages: ``PATH: reason``, with the errno of the first file-system error named.
+
+    ffmpeg reports a failed write over several lines (``[...] Error submitting a packet to the muxer: No space left
+    on device``, then five more that repeat it); the first file-system error it names is the cause. Other failures
+    keep ffmpeg's first line, after ``fallback``.
+    """
+    lines = [line.strip() for line in log_text.splitlines() if line.strip()]
+    for line in lines:
+        for code in _FILE_ERRNOS:
+            text = os.strerror(code)
+            if f": {text}" in line or f"({text})" in line:
+                failure = ImageWriteError(f"{path}: {text}")
+                failure.errno = code
+                return failure
+    detail = re.sub(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*", "", lines[0]) if lines else ""
+    return ImageWriteError(f"{path}: {fallback}" + (f": {detail}" if detail else ""))
+
+
 class VideoWriter:
     """Writes BGR uint8 frames to an H.264 MP4 that stays playable if the writing is interrupted.
 
     The encoder starts with the first frame (which fixes the size), so a writer that gets no frame creates no
-    file. Odd widths or heights gain one replicated edge row/column (H.264 4:2:0 needs even sizes).
+    file. Odd widths or heights gain one replicated edge row/column (H.264 4:2:0 needs even sizes). The first frame
+    is shown at time 0 (an edit list takes out the B-frames' reordering delay).
 
     Args:
         path: the ``.mp4`` (or ``.m4v``) file; its folder must exist. An existing file is replaced.
@@ -161,9 +275,13 @@ class VideoWriter:
         crf: x264 quality, 0 (lossless) to 51; 18 looks like the source.
         preset: x264 speed preset (``ultrafast`` ... ``veryslow``).
         keyframe_interval: seconds between keyframes, which is also how much an interrupted file may lose.
+        colors: the colour tags to write; a source's (:attr:`VideoReader.colors`) when its frames are written back,
+            as the writer encodes with the matrix OpenCV decodes with. None tags what the writer encodes:
+            :data:`WRITER_COLORS`.
 
     Raises:
-        ImageWriteError: for a bad path or when the encoder fails.
+        ImageWriteError: for a bad path, or when the file cannot be created or written (one line, ``PATH: reason``,
+            with ``errno`` set when the system said why: ``ENOSPC`` for a full disk).
         DependencyError: when ffmpeg (``imageio-ffmpeg``) is missing.
     """
 
@@ -175,6 +293,7 @@ class VideoWriter:
         crf: int = 18,
         preset: str = "veryfast",
         keyframe_interval: float = 1.0,
+        colors: ColorTags | None = None,
     ) -> None:
         p = Path(path)
         if p.suffix.lower() not in WRITE_SUFFIXES:
@@ -192,6 +311,7 @@ class VideoWriter:
         self.crf = crf
         self.preset = preset
         self.keyframe_interval = keyframe_interval
+        self.colors = WRITER_COLORS if colors is None else colors
         self.frames = 0
         self.size: tuple[int, int] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -226,15 +346,23 @@ class VideoWriter:
         except OSError:  # BrokenPipeError: ffmpeg has exited
             self._closed = True
             self._finish()
-            raise ImageWriteError(f"{self.path}: the video encoder stopped: {self._errors()}") from None
+            raise _failure(self.path, self._errors(), "the video encoder stopped") from None
         self.frames += 1
 
     def _start(self, width: int, height: int) -> IO[bytes]:
         self.size = (width, height)
         rate = Fraction(self.fps).limit_denominator(1001)
         gop = max(1, round(self.fps * self.keyframe_interval))
+        # BGR -> YUV through BT.601, the inverse of OpenCV's decoding, and then tagged as told: setparams only labels.
+        tags = {"colorspace": self.colors.matrix, "color_primaries": self.colors.primaries,
+                "color_trc": self.colors.transfer}  # fmt: skip
+        colors = "scale=out_color_matrix=bt601:out_range=tv,setparams=range=tv:" + ":".join(
+            f"{name}={value or 'unknown'}" for name, value in tags.items()
+        )
+        exe = _ffmpeg_exe()
+        self._create()
         cmd = [
-            _ffmpeg_exe(),
+            exe,
             "-hide_banner",
             "-loglevel", "error",
             "-y",
@@ -247,9 +375,12 @@ class VideoWriter:
             "-c:v", "libx264",
             "-preset", self.preset,
             "-crf", str(self.crf),
+            "-vf", colors,
             "-pix_fmt", "yuv420p",
             "-g", str(gop),
-            "-movflags", "frag_keyframe+empty_moov+default_base_moof",
+            # delay_moov: the moov goes out with the first fragment, when the B-frames' delay is known, and its edit
+            # list shows the first frame at 0 (an empty moov written up front has none: 2 frames late)
+            "-movflags", "frag_keyframe+empty_moov+delay_moov+default_base_moof",
             "-flush_packets", "1",  # each fragment starts a write, so a killed writer never cuts a fragment header
             "-f", "mp4",
             str(self.path),
@@ -268,18 +399,36 @@ class VideoWriter:
             )
         except OSError as exc:
             self._log.close()
+            self._remove()
             raise DependencyError(
                 f"could not start ffmpeg ({exc}); pip install --force-reinstall imageio-ffmpeg"
             ) from exc
         return self._proc.stdin  # type: ignore[return-value]  # stdin=PIPE
 
+    def _create(self) -> None:
+        """Creates (or empties) the file before ffmpeg opens it, for the system's own reason when that fails."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        except OSError as exc:
+            failure = ImageWriteError(f"{self.path}: {exc.strerror or exc}")
+            failure.errno = exc.errno  # what went wrong, for callers that stop on a full disk
+            raise failure from None
+        os.close(fd)
+
+    def _remove(self) -> None:
+        """Deletes the file, if it can (a read-only folder may refuse even a missing file)."""
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.debug("%s: could not be removed (%s)", self.path, exc.strerror or exc)
+
     def _errors(self) -> str:
-        """The tail of ffmpeg's messages."""
+        """What ffmpeg printed (its head: the first error names the cause), or its exit code if it printed nothing."""
         if self._log is None or self._log.closed:
             return "no messages"
         self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace").strip()
-        return text[-2000:] or f"exit code {self._proc.returncode if self._proc is not None else '?'}"
+        text = self._log.read(20_000).decode("utf-8", "replace").strip()
+        return text or f"exit code {self._proc.returncode if self._proc is not None else '?'}"
 
     def _finish(self, kill: bool = False) -> int:
         """Closes ffmpeg's input (it then completes the file), or kills it; returns its exit code."""
@@ -303,7 +452,7 @@ class VideoWriter:
         self._closed = True
         try:
             if self._finish() != 0:
-                raise ImageWriteError(f"{self.path}: the video encoder failed: {self._errors()}")
+                raise _failure(self.path, self._errors(), "the video encoder failed")
         finally:
             if self._log is not None:
                 self._log.close()
@@ -315,7 +464,7 @@ class VideoWriter:
         self._closed = True
         if self._proc is not None:
             self._finish(kill=True)
-            self.path.unlink(missing_ok=True)
+            self._remove()
         if self._log is not None:
             self._log.close()
 

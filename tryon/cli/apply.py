@@ -203,7 +203,7 @@ def _folder(args: argparse.Namespace, look: Look) -> int:
 def _video(args: argparse.Namespace, look: Look) -> int:
     with VideoReader(args.input) as reader:
         total = min(filter(None, (reader.frame_count, args.max_frames)), default=None)
-        writer = VideoWriter(args.output, fps=reader.fps)
+        writer = VideoWriter(args.output, fps=reader.fps, colors=reader.colors)  # the frames keep the source's YUV
         try:
             faces_seen, interrupted, body_look = _frames(args, look, reader, writer, total)
         except KeyboardInterrupt:
