@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -113,8 +114,23 @@ def test_read_image_errors_name_the_file(tmp_path):
         read_image(empty)
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg" * 10)
-    with pytest.raises(ImageReadError, match="not a readable image"):
+    with pytest.raises(ImageReadError, match=r"corrupt\.jpg: a corrupt or truncated JPEG file"):
         read_image(corrupt)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image at all")
+    with pytest.raises(ImageReadError, match=r"notes\.png: not a readable image \(supported: \.bmp"):
+        read_image(text)
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [(".jpg", "JPEG"), (".png", "PNG"), (".webp", "WebP"), (".tif", "TIFF")])
+def test_a_truncated_image_is_called_truncated_not_unsupported(tmp_path, suffix, kind):
+    frame = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    ok, data = cv2.imencode(suffix, frame)
+    assert ok
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(data.tobytes()[:40])  # the header, and little of the rest
+    with pytest.raises(ImageReadError, match=rf"cut\{suffix}: a corrupt or truncated {kind} file"):
+        read_image(cut)
 
 
 def test_write_image_round_trip_and_atomicity(tmp_path):

@@ -124,6 +124,7 @@ def _pillow_size(path: Path) -> tuple[int, int] | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" of a damaged file: OpenCV reports it
             with Image.open(path) as image:
                 return image.size
     except Image.DecompressionBombError:  # over twice Pillow's own limit, far above ours
@@ -142,6 +143,23 @@ def _check_pixels(path: Path, data: np.ndarray) -> None:
     size = _header_size(data.data) or _pillow_size(path)
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise _too_big(path, f"{size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.0f} megapixels")
+
+
+#: The first bytes of each image format tryon reads, and its name.
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def _format_of(head: bytes) -> str | None:
+    """The image format a file's first bytes announce (None when they announce none tryon reads)."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in _SIGNATURES if head.startswith(magic)), None)
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -165,6 +183,9 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     # IMREAD_COLOR applies EXIF orientation and brings gray, alpha and 16-bit files to BGR uint8.
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
+        kind = _format_of(data[:16].tobytes())
+        if kind is not None:
+            raise ImageReadError(f"{p}: a corrupt or truncated {kind} file (it could not be decoded)")
         raise ImageReadError(f"{p}: not a readable image (supported: {', '.join(sorted(IMAGE_SUFFIXES))})")
     height, width = image.shape[:2]
     if width * height > MAX_PIXELS:
