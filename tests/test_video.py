@@ -324,21 +324,13 @@ def test_an_untagged_video_reports_no_colour_tags(tmp_path):
 
 def unwritable(tmp_path: Path, case: str) -> tuple[Path, int]:
     """An output path that cannot be written, and the errno the system gives."""
-    if case == "read-only folder":
-        folder = tmp_path / "locked"
-        folder.mkdir()
-        folder.chmod(0o555)
-        try:
-            (folder / "probe").touch()
-        except PermissionError:
-            return folder / "out.mp4", errno.EACCES
-        pytest.skip("this user writes into read-only folders (root); the other cases fail for root too")
     if case == "link into a missing folder":
         target = tmp_path / "out.mp4"
         target.symlink_to(tmp_path / "gone" / "out.mp4")
         return target, errno.ENOENT
     if case == "full disk":
         if not Path("/dev/full").exists():
+            assert not sys.platform.startswith("linux"), "Linux has /dev/full"
             pytest.skip("no /dev/full here")
         target = tmp_path / "out.mp4"
         target.symlink_to("/dev/full")  # every write fails with ENOSPC
@@ -346,7 +338,9 @@ def unwritable(tmp_path: Path, case: str) -> tuple[Path, int]:
     raise AssertionError(case)
 
 
-UNWRITABLE = ["read-only folder", "link into a missing folder", "full disk"]
+# (A read-only folder is the same failure as the missing folder for the writer, and cannot be made for root, who
+# runs CI: it would skip there.)
+UNWRITABLE = ["link into a missing folder", "full disk"]
 
 
 @pytest.mark.parametrize("case", UNWRITABLE)
