@@ -461,6 +461,7 @@ ERRORS = [
         ["bench", "--source", "{photo}", "--stability", "--frames", "3"],
         "--stability measures landmark jitter and lag over time, so it needs a video (.avi, .m4v",
     ),
+    ("folder into a file", ["apply", "{tmp}/photos", "-o", "{tmp}/notes.txt/made"], "notes.txt/made: Not a directory"),
     (
         "bench on two videos",
         ["bench", "--source", "{video}", "{video}", "--frames", "3"],

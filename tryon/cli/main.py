@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _said(exc: BaseException) -> str:
+    """An error as one line: an operating system's error as ``PATH: reason`` (not ``[Errno 30] ...: 'PATH'``)."""
+    if isinstance(exc, OSError) and not isinstance(exc, TryOnError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename is not None else exc.strerror
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line and returns the exit code (the ``tryon`` console script exits with it)."""
     parser = build_parser()
@@ -87,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (TryOnError, OSError) as exc:
             if debug:
                 traceback.print_exc()
-            error(exc)
+            error(_said(exc))
             return EXIT_ERROR
         except Exception as exc:
             if debug:
