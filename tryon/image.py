@@ -20,7 +20,17 @@ from PIL import Image, UnidentifiedImageError
 
 from tryon.errors import ImageReadError, ImageWriteError, InputError
 
-__all__ = ["to_bgr8", "to_alpha8", "read_image", "write_image", "write_images", "IMAGE_SUFFIXES", "MAX_PIXELS"]
+__all__ = [
+    "ALPHA_SUFFIXES",
+    "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "read_alpha",
+    "read_image",
+    "to_alpha8",
+    "to_bgr8",
+    "write_image",
+    "write_images",
+]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 MIN_SIDE = 16
@@ -194,6 +204,37 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         return to_bgr8(image, name=str(p))
     except InputError as exc:
         raise ImageReadError(str(exc)) from exc
+
+
+#: The image types whose files hold transparency (an alpha channel).
+ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff"})
+
+
+def read_alpha(path: str | os.PathLike[str], shape: tuple[int, ...]) -> np.ndarray | None:
+    """The transparency of an image file :func:`read_image` has read, as ``HxW`` uint8 (255 opaque).
+
+    Args:
+        path: the file.
+        shape: the shape :func:`read_image` gave it (an alpha channel the EXIF orientation would turn is not kept).
+
+    Returns:
+        The alpha channel, or None when the file has none (or it does not fit ``shape``).
+    """
+    p = Path(path)
+    if p.suffix.lower() not in ALPHA_SUFFIXES:
+        return None
+    try:
+        image = cv2.imdecode(np.fromfile(str(p), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except OSError:
+        return None
+    if image is None or image.ndim != 3 or image.shape[2] != 4 or image.shape[:2] != tuple(shape[:2]):
+        return None
+    alpha = image[:, :, 3]
+    if alpha.dtype == np.uint16:
+        return (alpha >> 8).astype(np.uint8)
+    if alpha.dtype != np.uint8:  # float TIFF
+        return np.clip(np.asarray(alpha, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(alpha)
 
 
 def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:

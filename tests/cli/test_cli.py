@@ -212,6 +212,35 @@ def test_apply_hair_colour_to_a_profile_face_mesh_cannot_mesh(capsys, tmp_path, 
     assert not (tmp_path / "none.png").exists()
 
 
+@pytest.mark.parametrize("suffix", [".png", ".webp", ".tif"])
+def test_apply_keeps_a_cut_outs_transparency(capsys, tmp_path, small_photo, suffix):
+    # Given a photo with an alpha channel: half transparent, its top-left corner fully so
+    bgr = read_image(small_photo)
+    alpha = np.full(bgr.shape[:2], 128, np.uint8)
+    alpha[:40, :60] = 0
+    source = tmp_path / "cut-out.png"
+    cv2.imwrite(str(source), np.dstack([bgr, alpha]))
+    # When it is made up into a file that can hold transparency
+    out = tmp_path / f"out{suffix}"
+    code, _, err = run(capsys, "apply", source, "-o", out, "--look", "bold_red")
+    assert code == 0, err
+    # Then the alpha comes through unchanged, beside the made-up colours (before: dropped, the corner opaque)
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert written.shape == (*bgr.shape[:2], 4)
+    np.testing.assert_array_equal(written[:, :, 3], alpha)
+    opaque = tmp_path / "opaque.png"
+    cv2.imwrite(str(opaque), bgr)
+    code, _, err = run(capsys, "apply", opaque, "-o", tmp_path / f"plain{suffix}", "--look", "bold_red")
+    assert code == 0, err
+    plain = cv2.imread(str(tmp_path / f"plain{suffix}"), cv2.IMREAD_UNCHANGED)
+    assert plain.shape == bgr.shape  # no alpha made up for a photo without one
+    if suffix != ".webp":  # lossless: the colours are the same as without alpha
+        np.testing.assert_array_equal(written[:, :, :3], plain)
+    # And into a JPEG, which holds none, it says the transparency is dropped
+    code, _, err = run(capsys, "apply", source, "-o", tmp_path / "out.jpg", "--look", "bold_red")
+    assert code == 0 and "cut-out.png: its transparency is dropped: .jpg files hold none" in err
+
+
 def test_apply_writes_nothing_where_only_the_person_mask_sees_someone(capsys, tmp_path):
     from tryon.perception import Perception, PerceptionOptions
 

@@ -33,7 +33,7 @@ from tryon.cli.common import (
     suffixes,
 )
 from tryon.errors import ImageWriteError, InputError, TryOnError
-from tryon.image import IMAGE_SUFFIXES, MAX_PIXELS, read_image, write_image
+from tryon.image import ALPHA_SUFFIXES, IMAGE_SUFFIXES, MAX_PIXELS, read_alpha, read_image, write_image
 from tryon.live import parse_ahead
 from tryon.looks import Look
 from tryon.pipeline import Pipeline
@@ -136,7 +136,19 @@ def _one_photo(pipe: Pipeline, source: Path, target: Path, frame: np.ndarray | N
         if not (pipe.draws_without_faces() and perceived.perception.heads):
             raise InputError(f"{source}: no face found; nothing written")
         log.warning("%s: no face found; only the look's hair, clothes and background effects were applied", source)
-    write_image(target, pipe.render(frame, parse))
+    out = pipe.render(frame, parse)
+    alpha = read_alpha(source, frame.shape)
+    if alpha is not None:  # a cut-out keeps its transparency where the output can hold it
+        if target.suffix.lower() in ALPHA_SUFFIXES:
+            out = np.dstack([out, alpha])
+        else:
+            log.warning(
+                "%s: its transparency is dropped: %s files hold none (write %s to keep it)",
+                source,
+                target.suffix.lower(),
+                ", ".join(sorted(ALPHA_SUFFIXES)),
+            )
+    write_image(target, out)
     log.info("%s -> %s (%d face%s)", source, target, len(parse.faces), "" if len(parse.faces) == 1 else "s")
 
 
