@@ -39,10 +39,11 @@ def test_brows_change_only_the_brows_and_tint_the_hairs(face_cases):
         out = create_effect("brows", {"color": AUBURN.hex, "intensity": 1.0, "fill": 0.0}).apply(
             case.frame.copy(), case.parse
         )
-        # Then nothing outside the brow mask changed, and the hairs moved toward auburn
+        # Then nothing outside the brow mask changed, and the hairs moved most of the way to auburn: the a*b*
+        # distance left is, of the distance before, 0.07, 0.10 and 0.18 (measured; at half the weight, 0.53-0.55)
         outside_unchanged(case.frame, out, [face.mask("brows")])
         before = lab_distance_to(case.frame, hairs, AUBURN.lab)
-        assert lab_distance_to(out, hairs, AUBURN.lab) < 0.75 * before, case.name
+        assert lab_distance_to(out, hairs, AUBURN.lab) < 0.25 * before, case.name
 
 
 def test_hair_texture_is_kept(face_cases):

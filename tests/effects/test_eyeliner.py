@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.effects.helpers import lid_distance, outside_unchanged
+from tests.effects.helpers import lab_distance_to, lid_distance, outside_unchanged
 from tryon.color import Color, bgr_to_lab
 from tryon.effects import create_effect
 from tryon.effects._skin import face_width
@@ -46,6 +46,21 @@ def test_eyeliner_changes_only_the_upper_line_and_darkens_it(face_cases):
         before, after = bgr_to_lab(case.frame)[line], bgr_to_lab(out)[line]
         assert after[:, 0].mean() < before[:, 0].mean() - 5, case.name
         assert abs(after[:, 0].mean() - INK.lab[0]) < abs(before[:, 0].mean() - INK.lab[0])
+
+
+def test_a_coloured_liner_takes_its_colour(face_cases):
+    for case in face_cases:
+        # Given a real face and a navy liner
+        face = case.parse.faces[0]
+        line = face.mask("upper_lash_line").full(case.frame.shape[:2]) > 200
+        _, out = _apply(case, color=NAVY.hex, intensity=1.0)
+        # Then the line's a*b* moved most of the way to navy's: the distance left is, of the distance before,
+        # 0.15-0.46 (measured, deepface_img49 the most); a black liner leaves 0.86-0.97
+        before = lab_distance_to(case.frame, line, NAVY.lab)
+        assert lab_distance_to(out, line, NAVY.lab) < 0.55 * before, case.name
+        # And it is blue: b* fell by 30-37 toward navy's -40 (measured; a black liner, by 0-8)
+        b_before, b_after = bgr_to_lab(case.frame)[line][:, 2].mean(), bgr_to_lab(out)[line][:, 2].mean()
+        assert b_after < b_before - 20, case.name
 
 
 def test_lower_line_darkens_below_the_eye_only_when_asked(face_case):
