@@ -12,6 +12,7 @@ import platform
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,10 @@ class VirtualCameraSink(Sink):
         fps: the rate frames are sent at.
         backend: a pyvirtualcam backend name, or None (``"auto"``) to try each installed backend.
         device: a specific device (``/dev/video10``), or None for any.
+        clock: the sender's clock, in seconds (tests pass a simulated one).
+        wait: how the sender waits for its next tick: called with the seconds to wait, it returns True when sending
+            should stop, as :meth:`threading.Event.wait` does; by default it waits until then or until the sink
+            closes.
 
     Raises:
         SinkError: when no virtual camera device is available, with what to install on this OS, or for a backend
@@ -85,7 +90,14 @@ class VirtualCameraSink(Sink):
     kind = "virtualcam"
 
     def __init__(
-        self, size: tuple[int, int], fps: float = 30.0, backend: str | None = None, device: str | None = None
+        self,
+        size: tuple[int, int],
+        fps: float = 30.0,
+        backend: str | None = None,
+        device: str | None = None,
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+        wait: Callable[[float], bool] | None = None,
     ) -> None:
         super().__init__()
         try:
@@ -103,6 +115,8 @@ class VirtualCameraSink(Sink):
         self._fresh = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._clock = clock
+        self._wait = wait if wait is not None else self._stop.wait
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._send_loop, name="tryon-virtualcam", daemon=True)
         try:
@@ -136,7 +150,7 @@ class VirtualCameraSink(Sink):
 
     def _send_loop(self) -> None:
         period = 1.0 / self.fps
-        next_t = time.perf_counter()
+        next_t = self._clock()
         try:
             while not self._stop.is_set():
                 with self._lock:
@@ -146,11 +160,12 @@ class VirtualCameraSink(Sink):
                 if not fresh:
                     self.repeated += 1
                 next_t += period
-                delay = next_t - time.perf_counter()
+                delay = next_t - self._clock()
                 if delay > 0:
-                    self._stop.wait(delay)
+                    if self._wait(delay):
+                        break
                 else:
-                    next_t = time.perf_counter()  # fell behind: restart the clock rather than burst
+                    next_t = self._clock()  # fell behind: restart the clock rather than burst
         except BaseException as exc:
             self._error = exc
             log.error("virtual camera sender stopped: %s", exc)
