@@ -12,12 +12,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import cv2
 import numpy as np
 import pytest
 
+from tests.cli.test_cli import small_filesystem
 from tests.conftest import need_file, restore_ctrl_c
 from tests.live.helpers import RecordingBackend
-from tryon.cli.common import EXIT_OK
+from tryon.cli.common import EXIT_INTERRUPTED, EXIT_OK
 from tryon.cli.main import main
 from tryon.image import read_image
 from tryon.pipeline import Pipeline
@@ -38,13 +40,15 @@ def ctrl_c_raises() -> Iterator[None]:
 
 
 def interrupt_when(ready: Callable[[], bool], limit: float = 60.0) -> threading.Thread:
-    """Sends this process Ctrl+C (SIGINT) once ``ready()`` holds, or after ``limit`` seconds."""
+    """Sends this process Ctrl+C (SIGINT) once ``ready()`` holds, or after ``limit`` seconds (or if it raises)."""
 
     def watch() -> None:
         end = time.monotonic() + limit
-        while time.monotonic() < end and not ready():
-            time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGINT)
+        try:
+            while time.monotonic() < end and not ready():
+                time.sleep(0.05)
+        finally:  # a test whose check failed must still stop the command it runs
+            os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
@@ -67,10 +71,10 @@ def test_cam_sends_the_made_up_photo_to_the_virtual_camera_until_ctrl_c(shared_d
     code = main(["cam", "--source", str(photo), "--backend", "tryon-test", "--look", "bold_red", "--fps", "30"])
     watcher.join()
     err = capsys.readouterr().err
-    # Then it stopped cleanly (exit 0, the device closed once) and said what it did
-    assert code == EXIT_OK, err
+    # Then it stopped cleanly (the device closed once) and said what it did, as interrupted (exit 130)
+    assert code == EXIT_INTERRUPTED, err
     assert "virtual camera test-cam (tryon-test) running" in err
-    assert "frames processed" in err and "sent" in err
+    assert re.search(r"^tryon: interrupted: \d+ frames processed, \d+ sent \(\d+ repeats", err, re.M), err
     assert "Traceback" not in err
     backend = RecordingBackend.instances[-1]
     assert backend.closed == 1
@@ -87,8 +91,6 @@ def test_cam_sends_the_made_up_photo_to_the_virtual_camera_until_ctrl_c(shared_d
 
 
 def test_cam_on_a_folder_shows_each_photo_for_a_while(shared_data, virtual_cameras, capsys, monkeypatch, tmp_path):
-    import cv2
-
     import tryon.cli.live as live
 
     # Given a folder of two photos of different sizes, shown a third of a second each
@@ -110,12 +112,48 @@ def test_cam_on_a_folder_shows_each_photo_for_a_while(shared_data, virtual_camer
     code = main(["cam", "--source", str(tmp_path), "--backend", "tryon-test", "--fps", "30"])
     watcher.join()
     err = capsys.readouterr().err
-    assert code == EXIT_OK, err
+    assert code == EXIT_INTERRUPTED, err
     # Then each photo stayed on for about ten frames (they came one a frame before), at the camera's size
     which = frames_of_both()
     runs = [len(run) for run in "".join(map(str, which)).replace("01", "0 1").replace("10", "1 0").split()]
     assert len(runs) >= 3, which
     assert min(runs[1:-1]) >= 5, runs
+
+
+def test_cam_on_a_folder_warns_of_each_photo_it_cannot_show(
+    shared_data, virtual_cameras, capsys, monkeypatch, tmp_path, opened_sources
+):
+    import tryon.cli.live as live
+
+    # Given a folder of one photo, an empty file before it and a text file after it, shown a third of a second each
+    # (with a look of no effects: the photo is sent as it is)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = cv2.resize(read_image(need_file(shared_data / PHOTO)), (320, 240))
+    cv2.imwrite(str(folder / "1.png"), photo)
+    (folder / "0.jpg").write_bytes(b"")
+    (folder / "2.png").write_text("not a photo", encoding="utf-8")
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("name: bare\neffects: {}\n", encoding="utf-8")
+    monkeypatch.setattr(live, "SLIDE_SECONDS", 1 / 3)
+
+    def past_both_and_shown() -> bool:
+        frames = RecordingBackend.instances[-1].frames if RecordingBackend.instances else []
+        return bool(opened_sources) and len(opened_sources[0].failures) == 2 and any(f.any() for f in frames[-5:])
+
+    # When the virtual camera runs until the slideshow has gone past both, and the photo is being sent
+    watcher = interrupt_when(past_both_and_shown, limit=30)
+    code = main(["cam", "--source", str(folder), "--backend", "tryon-test", "--fps", "30", "--look", str(bare)])
+    watcher.join()
+    err = capsys.readouterr().err
+    # Then each was a warning of its own, with its name and why it was skipped, and the photo was shown
+    assert code == EXIT_INTERRUPTED, err
+    warnings = [line for line in err.splitlines() if line.startswith("tryon: warning: ")]
+    assert len(warnings) == 2, err
+    for warning, name, why in zip(warnings, ("0.jpg", "2.png"), ("the file is empty", "not a readable image")):
+        assert warning.startswith(f"tryon: warning: {folder / name}: {why}") and warning.endswith("; skipped")
+    sent = [f.reshape(240, 320, 3) for f in RecordingBackend.instances[-1].frames if f.any()]
+    assert sent and np.array_equal(sent[-1], photo)
 
 
 def test_cam_without_a_virtual_camera_explains_what_to_install(shared_data, virtual_cameras, capsys, opened_sources):
@@ -158,10 +196,82 @@ def test_demo_runs_in_a_window_until_ctrl_c(shared_data, xvfb, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    # Then it ended normally, saying how many frames it showed
-    assert proc.returncode == EXIT_OK, err
-    assert "fps (interrupted)" in err and "Traceback" not in err
-    assert int(err.strip().splitlines()[-1].split()[0]) >= 1
+    # Then it ended as every command does on Ctrl+C (exit 130), saying how many frames it showed
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert "Traceback" not in err
+    last = re.fullmatch(r"tryon: interrupted: (\d+) frames, [\d.]+ fps", err.strip().splitlines()[-1])
+    assert last is not None and int(last[1]) >= 1, err
+
+
+#: Runs ``tryon ARGS...`` with keys "pressed" in its window: ``python -c PRESSING 5=c,40=q ARGS...`` presses ``c``
+#: once the window has shown 5 frames and ``q`` once it has shown 40 (as ``WindowSink`` reads keys, after a frame).
+PRESSING = """
+import sys
+from tryon.sinks.window import WindowSink
+keys = {int(n): ord(k) for n, k in (pair.split("=") for pair in sys.argv[1].split(","))}
+show = WindowSink.write
+def write(self, frame):
+    show(self, frame)
+    self.last_key = keys.get(self.frames, self.last_key)
+WindowSink.write = write
+from tryon.cli.main import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _env(**more: str) -> dict[str, str]:
+    """This process's environment without TRYON_DEBUG (its tracebacks would add lines), and ``more``."""
+    return {**{k: v for k, v in os.environ.items() if k != "TRYON_DEBUG"}, **more}
+
+
+def test_demo_says_a_snapshot_could_not_be_saved_and_goes_on_until_q(shared_data, xvfb, tmp_path):
+    # Given a snapshot folder on a full disk (a 4 kB file system: the folder can be written, a photo cannot)
+    photo = need_file(shared_data / PHOTO)
+    full = tmp_path / "full"
+    full.mkdir()
+    # When the demo runs, c is pressed after 5 frames and q after 40
+    command = [*small_filesystem("size=4k"), str(full), sys.executable, "-c", PRESSING, "5=c,40=q"]
+    argv = ["demo", "--source", str(photo), "--snapshots", str(full)]
+    proc = subprocess.run([*command, *argv], capture_output=True, text=True, timeout=300, env=_env(DISPLAY=xvfb))
+    # Then the failed snapshot was a warning naming the file and the reason, and the demo went on to the q: a key
+    # that quits ends it normally (exit 0)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == EXIT_OK, proc.stderr
+    warnings = [line for line in lines if line.startswith("tryon: warning: ")]
+    assert len(warnings) == 1, proc.stderr
+    assert re.fullmatch(
+        rf"tryon: warning: snapshot not saved: {re.escape(str(full))}/tryon_\S+\.jpg: No space left on device",
+        warnings[0],
+    )
+    assert re.fullmatch(r"40 frames, [\d.]+ fps \(stopped by the app\)", lines[-1]), proc.stderr
+    assert proc.stdout == ""  # `ls -A` of the snapshot folder afterwards: no partial file left
+
+
+@pytest.mark.parametrize(
+    ("snapshots", "problem"),
+    [
+        ("{tmp}/face.jpg", "not a folder"),
+        ("{tmp}/face.jpg/snaps", "{tmp}/face.jpg is not a folder"),
+        ("{ro}", "on a read-only file system"),
+        ("{ro}/new/snaps", "{ro} is on a read-only file system"),
+    ],
+    ids=["a file", "a file in its path", "a read-only folder", "to be made on a read-only file system"],
+)
+def test_demo_refuses_a_snapshot_folder_it_could_not_write_before_it_opens_the_camera(tmp_path, snapshots, problem):
+    # Given a file where the snapshot folder would be, or a read-only file system
+    (tmp_path / "face.jpg").write_bytes(b"not a folder")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    prefix = [*small_filesystem("ro"), str(ro)] if "{ro}" in snapshots else []
+    folder = snapshots.format(tmp=tmp_path, ro=ro)
+    # When the demo is started with it, on a camera that does not exist
+    argv = [sys.executable, "-m", "tryon", "demo", "--source", "57", "--snapshots", folder]
+    proc = subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=120, env=_env())
+    # Then its one error line names the folder and what is wrong with it: the camera was not opened to find out
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"tryon: error: {folder}: {problem.format(tmp=tmp_path, ro=ro)}; snapshots cannot be saved there (--snapshots)"
+    ]
 
 
 def test_demo_without_a_camera_says_to_use_a_video_file(capsys):
@@ -247,7 +357,7 @@ def test_cam_reloads_a_watched_look_edited_while_the_models_load(
     code = main(["cam", "--source", str(photo), "--backend", "tryon-test", "--watch", str(watched), "--fps", "30"])
     watcher.join()
     err = capsys.readouterr().err
-    assert code == EXIT_OK, err
+    assert code == EXIT_INTERRUPTED, err
     # Then the edit was picked up without another one: the look is the edited one, and the camera shows the photo
     # as it is (no lipstick)
     assert len(pipes) == 1 and pipes[0].look is not None and pipes[0].look.name == "bare"

@@ -3,6 +3,7 @@ look switching and the watched look file."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -114,3 +115,27 @@ def test_cam_app_reloads_a_watched_look_and_keeps_the_last_good_one(tmp_path):
         app.poll_watch()
         assert app.reloads == 1 and pipe.look.name == "call2"
         assert len(app.errors) == 1 and "call.yaml" in app.errors[0] and "color" in app.errors[0]
+
+
+def test_demo_snapshot_that_cannot_be_saved_is_said_on_screen_and_the_demo_goes_on(tmp_path, caplog):
+    # Given a demo whose snapshot folder became a file after it started
+    snaps = tmp_path / "snaps"
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    with Pipeline(mode="video") as pipe:
+        app = DemoApp(pipe, ["bold_red"], [], snaps)
+        app.state.show_help = app.state.show_stats = False  # on screen: the look's name, and a message if any
+        snaps.write_bytes(b"")
+        # When c is pressed
+        with caplog.at_level(logging.WARNING, logger="tryon"):
+            going_on = app.handle_key(ord("c"), frame)
+        shown = app(Frame(frame.copy(), 0, 0.0), frame.copy(), {})
+        app.state.message_until = 0.0  # the message gone
+        plain = app(Frame(frame.copy(), 1, 0.1), frame.copy(), {})
+    # Then the demo goes on, with a warning naming the folder and why, also shown on screen (the bottom line)
+    assert going_on and shown is not None and plain is not None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"snapshot not saved: {snaps}: not a folder"]
+    assert app.state.message == warnings[0]
+    right = (slice(-24, None), slice(170, None))  # past the end of "look: bold_red", the line it pushes up
+    assert np.any(shown[right] != frame[right]) and np.array_equal(plain[right], frame[right])
+    assert snaps.read_bytes() == b""

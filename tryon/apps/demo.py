@@ -12,6 +12,7 @@ Keys (also shown on screen with ``h``)::
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +20,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tryon.errors import ImageWriteError
 from tryon.image import write_image
 from tryon.looks import Look
 from tryon.pipeline import Pipeline
 from tryon.sinks.window import WindowSink
 from tryon.sources.base import Frame
 
-__all__ = ["DemoApp", "DemoState", "HELP"]
+__all__ = ["DemoApp", "DemoState", "HELP", "check_snapshot_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,42 @@ HELP = (
 
 #: Keys that turn the before/after split on.
 _SPLIT_KEYS = frozenset(map(ord, "b[]"))
+
+#: How long an on-screen message stays: a note, and a failure (longer, to be read).
+_SAY_SECONDS = 2.0
+_WARN_SECONDS = 5.0
+
+
+def check_snapshot_dir(folder: Path) -> None:
+    """Refuses a snapshot folder that could not be written, before the demo opens the camera and loads the models.
+
+    A folder that does not exist yet passes where it could be made: it is made at the first snapshot, so a session
+    without one leaves nothing behind. A snapshot can still fail later (a full disk, the folder removed); the demo
+    then says so and goes on.
+
+    Raises:
+        ImageWriteError: when ``folder`` (or a part of its path) is a file, or the folder the snapshots would be
+            saved in (or made in) is on a read-only file system or not writable by this user.
+
+    Example:
+        >>> check_snapshot_dir(Path("snapshots"))  # doctest: +SKIP
+    """
+    existing = folder
+    while not (existing.exists() or existing.is_symlink()) and existing.parent != existing:
+        existing = existing.parent  # the nearest part of the path that exists: where the folders would be made
+    if not existing.is_dir():
+        problem = "not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = "on a read-only file system" if _read_only(existing) else "not writable"
+    else:
+        return
+    what = problem if existing == folder else f"{existing} is {problem}"
+    raise ImageWriteError(f"{folder}: {what}; snapshots cannot be saved there")
+
+
+def _read_only(path: Path) -> bool:
+    """Whether ``path`` is on a file system mounted read-only (POSIX; False where that cannot be told)."""
+    return hasattr(os, "statvfs") and bool(os.statvfs(path).f_flag & os.ST_RDONLY)
 
 
 @dataclass
@@ -62,7 +100,8 @@ class DemoApp:
         pipeline: the pipeline whose look the app switches.
         looks: look names (or files) to step through.
         shades: lipstick SKUs to step through with ``s``.
-        snapshot_dir: where ``c`` saves photos.
+        snapshot_dir: where ``c`` saves photos (made at the first one); a snapshot that cannot be saved is reported
+            (a warning, and on screen) and the demo goes on.
         window: the window sink (keys and mouse), or None when there is none (tests drive :meth:`handle_key`).
     """
 
@@ -116,10 +155,11 @@ class DemoApp:
         effects = tuple(e for i, e in enumerate(base.effects) if i not in s.disabled)
         self.pipeline.set_look(Look(base.name, effects, base.faces, base.description, base.source))
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, level: int = logging.INFO) -> None:
+        """Shows ``text`` on screen for a while, and logs it (a warning stays on screen longer)."""
         self.state.message = text
-        self.state.message_until = time.monotonic() + 2.0
-        log.info(text)
+        self.state.message_until = time.monotonic() + (_WARN_SECONDS if level >= logging.WARNING else _SAY_SECONDS)
+        log.log(level, text)
 
     def handle_key(self, key: int, frame: np.ndarray | None = None) -> bool:
         """Applies one key press; returns False when the user asked to quit."""
@@ -156,12 +196,25 @@ class DemoApp:
         elif ch == "h":
             s.show_help = not s.show_help
         elif ch == "c" and frame is not None:
-            self.snapshot(frame)
+            try:
+                self.snapshot(frame)
+            except ImageWriteError as exc:  # a full disk, the folder gone: the session goes on
+                self._say(f"snapshot not saved: {exc}", logging.WARNING)
         return True
 
     def snapshot(self, image: np.ndarray) -> Path:
-        """Saves ``image`` as a timestamped photo in the snapshot folder."""
-        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        """Saves ``image`` as a timestamped photo in the snapshot folder, making the folder if need be.
+
+        Raises:
+            ImageWriteError: when the photo could not be saved (its ``errno`` set, as ``ENOSPC`` for a full disk).
+        """
+        try:
+            self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = "not a folder" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
+            failure = ImageWriteError(f"{self.snapshot_dir}: {reason}")
+            failure.errno = exc.errno
+            raise failure from exc
         path = self.snapshot_dir / f"tryon_{time.strftime('%Y%m%d_%H%M%S')}_{int(time.time() * 1000) % 1000:03d}.jpg"
         write_image(path, image)
         self._say(f"saved {path}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from tryon.cli.bench import parse_size
 from tryon.cli.common import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     add_max_faces_option,
     add_parser_option,
@@ -21,6 +22,7 @@ from tryon.cli.common import (
     frame_rate,
     pipeline_options,
 )
+from tryon.errors import ImageWriteError
 from tryon.looks import Catalog, Look, builtin_looks
 from tryon.pipeline import Pipeline
 from tryon.sinks.virtualcam import BACKEND_PLATFORMS, VirtualCameraSink, check_backend
@@ -69,7 +71,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         type=Path,
         default=Path("snapshots"),
         metavar="DIR",
-        help="where snapshots are saved (default: ./snapshots)",
+        help="where snapshots are saved, made at the first one; checked before the camera opens (default: ./snapshots)",
     )
     demo.set_defaults(func=run_demo)
 
@@ -137,24 +139,38 @@ def _look_names(first: str) -> list[str]:
     return [first, *names]
 
 
-def _run_until_ctrl_c(loop: LiveLoop) -> LoopStats:
-    """Runs a live app's loop; Ctrl+C (or SIGTERM) is how a live app is stopped, so it ends the run normally.
+def _run_until_ctrl_c(loop: LiveLoop) -> tuple[LoopStats, bool]:
+    """Runs a live app's loop until the app stops it (its quit key, its window closed) or Ctrl+C (or SIGTERM).
 
-    The loop has closed the source and the sinks by then; its statistics are returned either way.
+    The loop has closed the source and the sinks by then; its statistics are returned either way, with whether
+    Ctrl+C stopped it.
     """
     try:
-        return loop.run()
+        return loop.run(), False
     except KeyboardInterrupt:
-        return loop.stats
+        return loop.stats, True
+
+
+def _ended(summary: str, interrupted: bool) -> int:
+    """Prints a live app's summary line; the exit code: 130 after Ctrl+C (as every command), else 0."""
+    if interrupted:
+        print(f"tryon: interrupted: {summary}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(summary, file=sys.stderr)
+    return EXIT_OK
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from tryon.apps.demo import DemoApp
+    from tryon.apps.demo import DemoApp, check_snapshot_dir
     from tryon.live import LiveLoop
     from tryon.sinks.window import WindowSink
 
     _stop_on_sigterm()
     look = Look.load(args.look)  # a bad look is refused before the camera or the window opens
+    try:  # and so is a snapshot folder that could not be written
+        check_snapshot_dir(args.snapshots)
+    except ImageWriteError as exc:
+        raise ImageWriteError(f"{exc} (--snapshots)") from exc
     shades = [p.sku for p in Catalog.builtin().find("lipstick")]
     # Whatever stops the start-up (an error, Ctrl+C while the models load), what was opened is closed; the loop
     # closes the source and the window itself once it runs (closing twice is safe).
@@ -164,12 +180,9 @@ def run_demo(args: argparse.Namespace) -> int:
         opened.callback(window.close)
         pipe = opened.enter_context(Pipeline(look=look, options=pipeline_options(args, "video")))
         app = DemoApp(pipe, _look_names(args.look), shades, args.snapshots, window=window)
-        stats = _run_until_ctrl_c(LiveLoop(pipe, source, [window], realtime=True, hook=app))
-    print(
-        f"{stats.frames} frames, {stats.frames / max(stats.seconds, 1e-6):.1f} fps ({stats.stopped_by})",
-        file=sys.stderr,
-    )
-    return EXIT_OK
+        stats, interrupted = _run_until_ctrl_c(LiveLoop(pipe, source, [window], realtime=True, hook=app))
+    summary = f"{stats.frames} frames, {stats.frames / max(stats.seconds, 1e-6):.1f} fps"
+    return _ended(summary if interrupted else f"{summary} ({stats.stopped_by})", interrupted)
 
 
 def run_cam(args: argparse.Namespace) -> int:
@@ -208,9 +221,9 @@ def run_cam(args: argparse.Namespace) -> int:
         app = CamApp(pipe, _look_names(args.look), preview=preview, watch=args.watch, watch_mtime=watch_mtime)
         # The video-call app runs beside us: a renderer pinned to one CPU cannot dodge it (measured with one busy
         # process on 2 cores: 22.9 ms a frame unpinned, 26.0 pinned), so the scheduler keeps every choice here.
-        stats = _run_until_ctrl_c(LiveLoop(pipe, source, sinks, realtime=True, hook=app, render_core=False))
-    print(
-        f"{stats.frames} frames processed, {camera.sent} sent ({camera.repeated} repeats to keep the rate)",
-        file=sys.stderr,
+        stats, interrupted = _run_until_ctrl_c(
+            LiveLoop(pipe, source, sinks, realtime=True, hook=app, render_core=False)
+        )
+    return _ended(
+        f"{stats.frames} frames processed, {camera.sent} sent ({camera.repeated} repeats to keep the rate)", interrupted
     )
-    return EXIT_OK

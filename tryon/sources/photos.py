@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ from tryon.image import IMAGE_SUFFIXES, read_image
 from tryon.sources.base import Frame, Source
 
 __all__ = ["PhotoSource", "FolderSource", "SLIDESHOW_FPS"]
+
+log = logging.getLogger(__name__)
 
 #: The frame rate of a folder shown as a slideshow (``FolderSource(seconds_each=...)``).
 SLIDESHOW_FPS = 30.0
@@ -22,7 +25,9 @@ class FolderSource(Source):
     Args:
         folder: the folder.
         repeat: start over at the end (for demos on a photo set).
-        skip_unreadable: skip unreadable photos instead of stopping (each is logged; see :attr:`failures`).
+        skip_unreadable: skip unreadable photos instead of stopping: each is logged as a warning (its name and
+            why) and kept in :attr:`failures`, once, and left out from then on (a repeating folder does not read it
+            again). When none of the photos can be read, the source fails (:class:`~tryon.errors.SourceError`).
         seconds_each: 0 gives each photo once; more makes a slideshow for a live app: each photo is given
             ``seconds_each`` seconds' worth of frames at :data:`SLIDESHOW_FPS` (then the source's :attr:`fps`).
 
@@ -52,6 +57,7 @@ class FolderSource(Source):
         self.repeat = repeat
         self.skip_unreadable = skip_unreadable
         self.failures: list[str] = []
+        self._unreadable: set[Path] = set()  # left out of the rotation
         self._slideshow = seconds_each > 0
         self._each = max(1, round(seconds_each * SLIDESHOW_FPS))
         self._shown: tuple[np.ndarray, str] | None = None  # the photo being held, and its name
@@ -59,17 +65,30 @@ class FolderSource(Source):
         self._last: Path | None = None  # the photo of the last frame
         self._pos = 0
         self._index = 0
-        first = self._first_size()
-        self._size = first
+        self._size = self._first_size()
 
     def _first_size(self) -> tuple[int, int]:
+        """The size of the first readable photo (the unreadable ones before it are skipped, when they are)."""
+        failed: list[tuple[Path, ImageReadError]] = []
         for path in self.paths:
             try:
                 image = read_image(path)
-            except ImageReadError:
+            except ImageReadError as exc:
+                failed.append((path, exc))
                 continue
+            if self.skip_unreadable:  # reported once a photo is known to be shown: else the error says it all
+                for bad, why in failed:
+                    self._skip(bad, why)
             return (image.shape[1], image.shape[0])
-        raise SourceError(f"{self.folder}: none of its photos could be read")
+        shown = "; ".join(str(why) for _, why in failed[:3])
+        more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+        raise SourceError(f"{self.folder}: none of its {len(failed)} photos could be read ({shown}{more})")
+
+    def _skip(self, path: Path, exc: ImageReadError) -> None:
+        """Leaves an unreadable photo out, saying so."""
+        self._unreadable.add(path)
+        self.failures.append(str(exc))
+        log.warning("%s; skipped", exc)
 
     @property
     def fps(self) -> float:
@@ -85,18 +104,22 @@ class FolderSource(Source):
             self._held += 1
             return self._frame(image.copy(), name, cut=False)  # a copy: the loop may draw on each frame
         while not self._closed:
+            if len(self._unreadable) == len(self.paths):  # every photo went bad while shown (deleted, rewritten)
+                raise SourceError(f"{self.folder}: none of its {len(self.paths)} photos can be read any more")
             if self._pos >= len(self.paths):
                 if not self.repeat:
                     return None
                 self._pos = 0
             path = self.paths[self._pos]
             self._pos += 1
+            if path in self._unreadable:
+                continue
             try:
                 image = read_image(path)
             except ImageReadError as exc:
                 if not self.skip_unreadable:
                     raise SourceError(str(exc)) from exc
-                self.failures.append(str(exc))
+                self._skip(path, exc)
                 continue
             if self._slideshow:
                 self._shown, self._held = (image.copy(), path.name), 1
