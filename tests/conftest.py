@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,15 +135,21 @@ def _xvfb_display() -> Iterator[str]:
         if _strict():
             pytest.fail("Xvfb is needed for the window test: apt-get install xvfb")
         pytest.skip("Xvfb not installed (apt-get install xvfb)")
-    display = f":{90 + os.getpid() % 500}"
+    # Xvfb picks a free display itself and writes its number to the pipe (-displayfd): a number of our own choosing
+    # could be another session's, whose server going away takes our windows (GTK aborts the process) with it.
+    read_end, write_end = os.pipe()
     proc = subprocess.Popen(
-        [exe, display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        [exe, "-displayfd", str(write_end), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(write_end,),
     )
-    time.sleep(0.8)
-    if proc.poll() is not None:
-        pytest.fail(f"Xvfb could not start on display {display}")
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        number = pipe.readline().strip()  # written once the server is ready; empty if it could not start
+    if proc.poll() is not None or not number.isdigit():
+        pytest.fail(f"Xvfb could not start (it said display {number!r})")
+    display = f":{number}"
     yield display
     proc.terminate()
     proc.wait(timeout=5)
