@@ -176,3 +176,24 @@ def virtual_cameras() -> Iterator[None]:
     yield
     pyvirtualcam.camera.BACKENDS.pop("tryon-test", None)
     pyvirtualcam.camera.BACKENDS.pop("tryon-missing", None)
+
+
+def small_filesystem(options: str) -> list[str]:
+    """A command prefix that runs the rest with a tmpfs mounted (``options``) on the folder given next.
+
+    An unprivileged user mounts it in a user and mount namespace of its own; it vanishes with the command.
+    """
+    probe = (
+        subprocess.run(
+            ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs tmpfs /mnt"],
+            capture_output=True,
+        )
+        if shutil.which("unshare")
+        else None
+    )
+    if probe is None or probe.returncode != 0:
+        if _strict():
+            pytest.fail("this test needs `unshare --user --map-root-user --mount` (user namespaces) to mount a tmpfs")
+        pytest.skip("user namespaces are not available: cannot mount a small filesystem")
+    script = f'mount -t tmpfs -o {options} tmpfs "$0" && "$@"; code=$?; ls -A "$0"; exit $code'
+    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script]

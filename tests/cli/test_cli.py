@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import _strict, need_file, restore_ctrl_c
+from tests.conftest import need_file, restore_ctrl_c, small_filesystem
 from tests.effects.helpers import lab_distance_to, outside_unchanged
 from tryon import __version__
 from tryon.cli.main import main
@@ -790,27 +790,6 @@ def test_no_clobber_on_a_folder_skips_the_photos_already_made_up(capsys, tmp_pat
     assert read_image(dst / "b.jpg").shape == read_image(small_photo).shape
     assert f"1 written to {dst}, 1 skipped (already there)" in err
     assert sorted(p.name for p in dst.iterdir()) == ["a.jpg", "b.jpg"]
-
-
-def small_filesystem(options: str) -> list[str]:
-    """A command prefix that runs the rest with a tmpfs mounted (``options``) on the folder given next.
-
-    An unprivileged user mounts it in a user and mount namespace of its own; it vanishes with the command.
-    """
-    probe = (
-        subprocess.run(
-            ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs tmpfs /mnt"],
-            capture_output=True,
-        )
-        if shutil.which("unshare")
-        else None
-    )
-    if probe is None or probe.returncode != 0:
-        if _strict():
-            pytest.fail("this test needs `unshare --user --map-root-user --mount` (user namespaces) to mount a tmpfs")
-        pytest.skip("user namespaces are not available: cannot mount a small filesystem")
-    script = f'mount -t tmpfs -o {options} tmpfs "$0" && "$@"; code=$?; ls -A "$0"; exit $code'
-    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script]
 
 
 @pytest.mark.parametrize(

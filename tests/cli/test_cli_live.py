@@ -16,8 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.cli.test_cli import small_filesystem
-from tests.conftest import need_file, restore_ctrl_c
+from tests.conftest import need_file, restore_ctrl_c, small_filesystem
 from tests.live.helpers import RecordingBackend
 from tryon.cli.common import EXIT_INTERRUPTED, EXIT_OK
 from tryon.cli.main import main

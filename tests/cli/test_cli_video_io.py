@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import need_file
-from tests.test_video import (
+from tests.video_helpers import (
     UNWRITABLE,
     as_played,
     ffmpeg,
