@@ -143,8 +143,7 @@ class Look:
         for i, text in enumerate(overrides):
             if not isinstance(text, str):
                 raise LookError(
-                    f"{where}: overrides[{i}] must be a text such as 'lipstick.color=#9E1B32', "
-                    f"got {short_repr(text)}"
+                    f"{where}: overrides[{i}] must be a text such as 'lipstick.color=#9E1B32', got {short_repr(text)}"
                 )
         look = self
         for text in overrides:
