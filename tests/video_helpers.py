@@ -104,7 +104,8 @@ def boxes(data: bytes) -> list[tuple[int, int, bytes]]:
     return out
 
 
-def decoded(path) -> list[np.ndarray]:
+def decoded(path: Path) -> list[np.ndarray]:
+    """Every frame OpenCV decodes from a video file."""
     cap = cv2.VideoCapture(str(path))
     out = []
     while True:

@@ -21,6 +21,7 @@ import yaml
 
 from tests.conftest import need_file, restore_ctrl_c, small_filesystem
 from tests.effects.helpers import lab_distance_to, outside_unchanged
+from tests.video_helpers import decoded
 from tryon import __version__
 from tryon.cli.main import main
 from tryon.cli.parse import PALETTE
@@ -46,18 +47,6 @@ def run_process(*args: object, **kwargs) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tryon", *map(str, args)], capture_output=True, text=True, timeout=300, env=env, **kwargs
     )
-
-
-def decoded(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return frames
 
 
 @pytest.fixture(scope="module")
