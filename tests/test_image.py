@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tryon.errors import ImageReadError, ImageWriteError, InputError
-from tryon.image import read_image, to_bgr8, write_image
+from tryon.image import read_alpha, read_image, to_bgr8, write_image, write_images
 
 DTYPES = [np.uint8, np.uint16, np.float16, np.float32, np.float64, np.bool_]
 
@@ -142,3 +142,52 @@ def test_write_image_round_trip_and_atomicity(tmp_path):
         write_image(tmp_path / "x.txt", frame)
     with pytest.raises(ImageWriteError, match="does not exist"):
         write_image(tmp_path / "missing" / "x.png", frame)
+
+
+def test_write_images_keeps_a_file_it_was_to_replace_when_another_target_is_a_folder(tmp_path):
+    frame = np.zeros((32, 32, 3), np.uint8)
+    old = tmp_path / "labels.png"
+    old.write_bytes(b"OLD")
+    (tmp_path / "viz.png").mkdir()
+    with pytest.raises(ImageWriteError, match=r"viz\.png: is a folder"):
+        write_images([(old, frame), (tmp_path / "viz.png", frame)])
+    # Before: the labels were replaced, then deleted with the rest of the set when the overlay failed
+    assert old.read_bytes() == b"OLD"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.png", "viz.png"]
+    assert write_images([]) == []
+
+
+@pytest.mark.parametrize("orientation", [1, 2, 3, 6, 8])
+def test_read_alpha_turns_the_alpha_as_the_colours_are_turned(tmp_path, orientation):
+    from PIL import Image
+
+    # Given an RGBA PNG stored turned, with an EXIF orientation: upright, its left half is transparent, and a red
+    # mark sits in its top-left corner
+    upright = np.zeros((40, 60, 4), np.uint8)
+    upright[:, :, :3] = 200
+    upright[:, 30:, 3] = 255
+    upright[:8, :8] = (0, 0, 255, 0)  # BGR red, transparent
+    stored = {
+        1: upright,
+        2: upright[:, ::-1],
+        3: upright[::-1, ::-1],
+        6: np.rot90(upright, 1),
+        8: np.rot90(upright, -1),
+    }[orientation]
+    path = tmp_path / "turned.png"
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(np.ascontiguousarray(stored[:, :, [2, 1, 0, 3]]), "RGBA").save(path, exif=exif.tobytes())
+    # When the colours and the alpha are read
+    bgr = read_image(path)
+    alpha = read_alpha(path, bgr.shape)
+    # Then both are upright, together: the red corner is where the alpha is clear (before: the alpha stayed as stored)
+    assert bgr.shape[:2] == (40, 60) and alpha is not None
+    assert bgr[2, 2, 2] > 200 and bgr[2, 2, 0] < 50
+    np.testing.assert_array_equal(alpha, upright[:, :, 3])
+
+
+def test_read_alpha_ignores_an_alpha_that_is_opaque_everywhere(tmp_path):
+    path = tmp_path / "opaque.png"
+    cv2.imwrite(str(path), np.full((32, 32, 4), 255, np.uint8))
+    assert read_alpha(path, (32, 32, 3)) is None

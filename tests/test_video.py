@@ -17,6 +17,7 @@ from tests.video_helpers import (
     as_played,
     boxes,
     decoded,
+    ffmpeg,
     first_shown_at,
     frames,
     mean_difference,
@@ -260,3 +261,38 @@ def test_abort_keeps_the_first_error_when_the_folder_refuses_the_deletion(tmp_pa
     # When the failed job aborts, then it does not raise (before: [Errno 30] Read-only file system, hiding the cause)
     writer.abort()
     writer.abort()
+
+
+def test_a_video_of_rgb_frames_is_tagged_with_the_matrix_the_writer_encodes(tmp_path):
+    # Given a clip stored as RGB frames (PNG in MOV): ffmpeg calls its matrix "gbr", which is no YUV matrix
+    clip = tmp_path / "rgb.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=96x64:rate=5", "-frames:v", "3", "-c:v", "png", clip)
+    # Then it is read as untagged YUV would be: the output says BT.601, what its 4:2:0 YUV is (before: "gbr", which
+    # H.264 allows only for 4:4:4 RGB)
+    with VideoReader(clip) as reader:
+        assert reader.colors.matrix == WRITER_COLORS.matrix
+
+
+def test_a_writer_without_a_temporary_folder_leaves_no_empty_output(tmp_path, monkeypatch):
+    import tempfile
+
+    def no_room(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_room)
+    target = tmp_path / "out.mp4"
+    writer = VideoWriter(target, fps=25)
+    with pytest.raises(ImageWriteError, match=r"out\.mp4: no temporary file for the encoder's messages"):
+        writer.write(frames(1)[0])
+    writer.abort()
+    assert not target.exists()  # before: an empty out.mp4
+
+
+def test_a_failed_write_closes_the_encoders_log(tmp_path):
+    target, _ = unwritable(tmp_path, "full disk")
+    writer = VideoWriter(target, fps=25)
+    with pytest.raises(ImageWriteError):
+        for image in frames(60, size=(160, 120)):
+            writer.write(image)
+        writer.close()
+    assert writer._log is not None and writer._log.closed  # before: open until garbage-collected

@@ -11,7 +11,7 @@ import os
 import struct
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -210,15 +210,42 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
 ALPHA_SUFFIXES = frozenset({".png", ".webp", ".tif", ".tiff"})
 
 
+#: EXIF orientation -> how an array stored that way is turned upright (as OpenCV turns the colours when it reads).
+_UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.T,
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].T,
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _orientation(path: Path) -> int:
+    """The EXIF orientation of an image file (1, upright, when it has none or it cannot be read)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                value = image.getexif().get(0x0112, 1)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return 1
+    return value if isinstance(value, int) and value in _UPRIGHT else 1
+
+
 def read_alpha(path: str | os.PathLike[str], shape: tuple[int, ...]) -> np.ndarray | None:
     """The transparency of an image file :func:`read_image` has read, as ``HxW`` uint8 (255 opaque).
 
+    Turned upright by the file's EXIF orientation, as :func:`read_image` turns its colours.
+
     Args:
         path: the file.
-        shape: the shape :func:`read_image` gave it (an alpha channel the EXIF orientation would turn is not kept).
+        shape: the shape :func:`read_image` gave it.
 
     Returns:
-        The alpha channel, or None when the file has none (or it does not fit ``shape``).
+        The alpha channel, or None when the file has none, none that is not fully opaque, or one that does not fit
+        ``shape``.
     """
     p = Path(path)
     if p.suffix.lower() not in ALPHA_SUFFIXES:
@@ -227,13 +254,18 @@ def read_alpha(path: str | os.PathLike[str], shape: tuple[int, ...]) -> np.ndarr
         image = cv2.imdecode(np.fromfile(str(p), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     except OSError:
         return None
-    if image is None or image.ndim != 3 or image.shape[2] != 4 or image.shape[:2] != tuple(shape[:2]):
+    if image is None or image.ndim != 3 or image.shape[2] != 4:
         return None
     alpha = image[:, :, 3]
     if alpha.dtype == np.uint16:
-        return (alpha >> 8).astype(np.uint8)
-    if alpha.dtype != np.uint8:  # float TIFF
-        return np.clip(np.asarray(alpha, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        alpha = (alpha >> 8).astype(np.uint8)
+    elif alpha.dtype != np.uint8:  # float TIFF
+        alpha = np.clip(np.asarray(alpha, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    turn = _UPRIGHT.get(_orientation(p))
+    if turn is not None:
+        alpha = turn(alpha)
+    if alpha.shape != tuple(shape[:2]) or alpha.min() == 255:
+        return None
     return np.ascontiguousarray(alpha)
 
 
@@ -250,13 +282,16 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
 def write_images(items: Sequence[tuple[str | os.PathLike[str], np.ndarray]]) -> list[Path]:
     """Writes several images as one: each to a temporary file beside it, and all renamed once every one is written.
 
-    A failure (a full disk, a read-only folder, a target that is a folder, Ctrl+C) leaves none of them behind,
-    rather than the first without the others (a labels file without its overlay).
+    A failure (a full disk, a read-only folder, a target that is a folder, Ctrl+C) leaves none of the new files
+    behind, rather than the first without the others (a labels file without its overlay); a file the set was
+    replacing is never deleted (if a later rename fails after it was replaced, it keeps the new content).
 
     Raises:
         ImageWriteError: as :func:`write_image`, for the first image that cannot be encoded or written.
     """
     paths = [Path(path) for path, _ in items]
+    if not paths:
+        return []
     encoded = []
     for p, (_, image) in zip(paths, items):
         suffix = p.suffix.lower()
@@ -269,9 +304,11 @@ def write_images(items: Sequence[tuple[str | os.PathLike[str], np.ndarray]]) -> 
             raise ImageWriteError(f"{p}: OpenCV could not encode the image as {suffix}")
         if p.parent and not p.parent.exists():
             raise ImageWriteError(f"{p}: the folder {p.parent} does not exist")
+        if p.is_dir():  # found now, before any file of the set replaces one the user had
+            raise ImageWriteError(f"{p}: is a folder")
         encoded.append(data)
     temps: list[str] = []
-    placed: list[Path] = []
+    placed: list[Path] = []  # the new files put in place (a file replaced is not brought back, nor deleted)
     p = paths[0]
     try:
         umask = os.umask(0)
@@ -283,8 +320,10 @@ def write_images(items: Sequence[tuple[str | os.PathLike[str], np.ndarray]]) -> 
                 fh.write(data.tobytes())
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         for p, tmp in zip(paths, temps):
+            existed = p.exists()
             os.replace(tmp, p)
-            placed.append(p)
+            if not existed:
+                placed.append(p)
     except BaseException as exc:  # a failed write, or Ctrl+C: never leave a temporary file, nor some of the set
         for leftover in [*map(Path, temps), *placed]:
             leftover.unlink(missing_ok=True)

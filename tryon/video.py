@@ -231,6 +231,8 @@ def _probe_colors(path: Path) -> ColorTags:
     matrix, primaries, transfer = (
         None if v in (b"unknown", b"reserved", b"unspecified") else v.decode("ascii", "replace") for v in found.groups()
     )
+    if matrix == "gbr":  # RGB frames (PNG in MOV, FFV1, raw): our YUV output is what the writer encodes it in
+        matrix = WRITER_COLORS.matrix
     return ColorTags(matrix, primaries, transfer)
 
 
@@ -346,7 +348,10 @@ class VideoWriter:
         except OSError:  # BrokenPipeError: ffmpeg has exited
             self._closed = True
             self._finish()
-            raise _failure(self.path, self._errors(), "the video encoder stopped") from None
+            failure = _failure(self.path, self._errors(), "the video encoder stopped")
+            if self._log is not None:  # read: close() and __exit__ return early once closed
+                self._log.close()
+            raise failure from None
         self.frames += 1
 
     def _start(self, width: int, height: int) -> IO[bytes]:
@@ -391,7 +396,13 @@ class VideoWriter:
             if sys.platform == "win32"
             else {"start_new_session": True}
         )
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the encoder
+        try:
+            self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the encoder
+        except OSError as exc:  # a full or unwritable temporary folder: the empty output goes too
+            self._remove()
+            raise ImageWriteError(
+                f"{self.path}: no temporary file for the encoder's messages ({exc.strerror or exc})"
+            ) from None
         log.debug("starting %s", " ".join(cmd))
         try:
             self._proc = subprocess.Popen(

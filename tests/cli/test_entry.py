@@ -54,3 +54,25 @@ def test_ctrl_c_at_any_moment_of_a_real_run_gives_no_traceback(tmp_path, delay):
     # ImportError with code 1, or the interrupt lost in an import lock's callback and the video made up in full)
     assert child.returncode == 130, err
     assert "Traceback" not in err and "tryon: interrupted" in err, err
+
+
+def test_a_broken_mediapipe_is_reported_by_the_command_not_by_the_preload(monkeypatch, capsys):
+    import builtins
+
+    # Given a MediaPipe whose import fails with something other than ImportError (a protobuf mismatch, say)
+    real_import = builtins.__import__
+
+    def importing(name, *args, **kwargs):
+        if name.startswith("mediapipe"):
+            raise RuntimeError("Descriptors cannot be created directly")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "mediapipe.python.solutions", raising=False)
+    monkeypatch.setattr(builtins, "__import__", importing)
+    # When a command that runs MediaPipe starts (this one does not reach it)
+    monkeypatch.setattr(sys, "argv", ["tryon", "parse", "--legend"])
+    with pytest.raises(SystemExit) as exit_info:
+        run()
+    # Then the command runs (before: the preload's traceback ended the program)
+    assert exit_info.value.code == 0
+    assert '"0": "background"' in capsys.readouterr().out

@@ -255,6 +255,28 @@ def test_a_second_pull_of_the_same_model_waits_for_the_first_and_downloads_nothi
     assert leftovers(first) == ["test-model.bin"]  # no lock file in the models folder
 
 
+def test_an_add_waits_for_a_pull_of_the_same_model(tmp_path, caplog):
+    import logging
+    import threading
+
+    caplog.set_level(logging.WARNING, logger="tryon.models.manager")
+    source = tmp_path / "m.bin"
+    source.write_bytes(BODY)
+    puller, adder = make_manager(tmp_path), make_manager(tmp_path)
+    done = threading.Event()
+    # Given a pull of the model under way (its lock held)
+    with puller._one_pull("test-model", installed(puller)):
+        worker = threading.Thread(target=lambda: (adder.add(source), done.set()))
+        worker.start()
+        deadline = time.monotonic() + 10
+        while "another pull of it is under way" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # Then an add of the same model waits (before: it copied into the .part the pull was writing)
+        assert not done.is_set() and "another pull of it is under way" in caplog.text
+    worker.join(timeout=10)
+    assert done.is_set() and installed(adder).read_bytes() == BODY
+
+
 def test_a_pull_without_a_writable_user_cache_goes_on_unlocked(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     with FileServer(BODY) as server:

@@ -23,20 +23,23 @@ def run() -> NoReturn:
     Ctrl+C while the command's modules load (NumPy, OpenCV, then MediaPipe for the commands that run it: about a
     second) is held until they have loaded and then answered as it is later, with ``tryon: interrupted`` and code
     130. Raised inside an import it gave a traceback, NumPy's ``ImportError``, "mediapipe is missing", or was lost in
-    an import lock's callback while the command went on.
+    an import lock's callback while the command went on. A second Ctrl+C interrupts the loading at once.
     """
     held: list[int] = []
 
     def hold(signum: int, frame: Any) -> None:
+        if held:  # a second Ctrl+C: a load that hangs (a first run's font cache) is stopped at once
+            raise KeyboardInterrupt
         held.append(signum)
 
     previous = signal.signal(signal.SIGINT, hold)
     try:
         from tryon.cli.main import main
 
-        command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
-        if command in _MEDIAPIPE_COMMANDS:
-            with contextlib.suppress(ImportError):  # reported by the command, as a missing dependency
+        args = sys.argv[1:]
+        command = next((arg for arg in args if not arg.startswith("-")), None)
+        if command in _MEDIAPIPE_COMMANDS and not {"-h", "--help"} & set(args):
+            with contextlib.suppress(Exception):  # a broken install is reported by the command, in one line
                 import mediapipe.python.solutions  # noqa: F401
     except KeyboardInterrupt:  # raised by a module itself while it loaded
         held.append(signal.SIGINT)

@@ -259,7 +259,7 @@ class ModelManager:
 
     @contextlib.contextmanager
     def _one_pull(self, name: str, dest: Path) -> Iterator[None]:
-        """Holds the lock of ``dest``'s download, waiting while another pull (another process too) holds it.
+        """Holds the lock of ``dest``'s download or import, waiting while another pull or add (any process) holds it.
 
         Two pulls of one model would append to the same ``.part`` (and one's clean-up could remove the folder the
         other writes in): the second waits for the first, then finds the model installed. The lock files live in
@@ -354,7 +354,7 @@ class ModelManager:
         if dest.exists() and dest.resolve() == source.resolve():
             return ModelState(entry.name, ModelStatus.OK, dest, actual, entry.sha256)
         part = dest.with_name(dest.name + ".part")
-        with _folder_for(entry.name, dest.parent):
+        with self._one_pull(entry.name, dest), _folder_for(entry.name, dest.parent):  # a pull writes the same .part
             try:
                 shutil.copyfile(source, part)
                 copied = sha256(part)
