@@ -36,6 +36,19 @@ class ImageReadError(TryOnError, OSError):
 class ImageWriteError(TryOnError, OSError):
     """An output file could not be written."""
 
+    @classmethod
+    def of(cls, path: object, exc: OSError, reason: str | None = None) -> ImageWriteError:
+        """``PATH: reason`` for a failed write, keeping the system's ``errno`` (as ``ENOSPC`` for a full disk).
+
+        Args:
+            path: the file or folder that could not be written.
+            exc: the operating system's error.
+            reason: the words to use instead of the system's.
+        """
+        failure = cls(f"{path}: {reason or exc.strerror or exc}")
+        failure.errno = exc.errno
+        return failure
+
 
 class LookError(TryOnError, ValueError):
     """A look file or look override is malformed: the message names the file, the field and what is allowed."""

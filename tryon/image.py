@@ -329,7 +329,5 @@ def write_images(items: Sequence[tuple[str | os.PathLike[str], np.ndarray]]) -> 
             leftover.unlink(missing_ok=True)
         if not isinstance(exc, OSError):
             raise
-        failure = ImageWriteError(f"{p}: {exc.strerror or exc}")
-        failure.errno = exc.errno  # what went wrong, for callers that stop on a full disk
-        raise failure from exc
+        raise ImageWriteError.of(p, exc) from exc
     return paths

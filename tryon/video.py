@@ -421,9 +421,7 @@ class VideoWriter:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         except OSError as exc:
-            failure = ImageWriteError(f"{self.path}: {exc.strerror or exc}")
-            failure.errno = exc.errno  # what went wrong, for callers that stop on a full disk
-            raise failure from None
+            raise ImageWriteError.of(self.path, exc) from None
         os.close(fd)
 
     def _remove(self) -> None:

@@ -211,10 +211,8 @@ class DemoApp:
         try:
             self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            reason = "not a folder" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
-            failure = ImageWriteError(f"{self.snapshot_dir}: {reason}")
-            failure.errno = exc.errno
-            raise failure from exc
+            reason = "not a folder" if isinstance(exc, FileExistsError) else None
+            raise ImageWriteError.of(self.snapshot_dir, exc, reason) from exc
         path = self.snapshot_dir / f"tryon_{time.strftime('%Y%m%d_%H%M%S')}_{int(time.time() * 1000) % 1000:03d}.jpg"
         write_image(path, image)
         self._say(f"saved {path}")
