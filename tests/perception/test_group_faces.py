@@ -128,10 +128,10 @@ def test_a_profile_face_mesh_cannot_mesh_is_kept_as_a_head(shared_data):
     assert len(result.heads) == 1
     head = result.heads[0]
     assert head.shape == (6, 2) and head.dtype == np.float32
-    skin = label == 1
+    # (within 5 pixels: the labels are rough, and a profile's nose tip is on the outline they follow)
+    off_skin = cv2.distanceTransform((label != 1).view(np.uint8), cv2.DIST_L2, 5)
     for name, (x, y) in zip(("right_eye", "left_eye", "nose_tip", "mouth"), head[:4]):
-        near = skin[int(y) - 3 : int(y) + 4, int(x) - 3 : int(x) + 4]
-        assert near.any(), name
+        assert off_skin[round(y), round(x)] <= 5.0, name
     # And video finds the same head on a frame without a mesh when asked (for the body classes), not otherwise
     with Perception(PerceptionOptions(mode="video")) as perception:
         found = perception(frame, heads=True).heads

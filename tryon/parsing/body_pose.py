@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from tryon.errors import DependencyError, InputError, ParseError
+from tryon.geometry import pixel_points
 
 __all__ = ["BodyPose", "PoseEstimator"]
 
@@ -96,7 +97,7 @@ class PoseEstimator:
         if result.pose_landmarks is None:
             return None
         lm = result.pose_landmarks.landmark
-        points = np.array([(p.x * w, p.y * h) for p in lm], np.float32)
+        points = pixel_points(np.array([(p.x, p.y) for p in lm], np.float32), (h, w))
         visibility = np.array([p.visibility for p in lm], np.float32)
         return BodyPose((h, w), points, np.clip(visibility, 0.0, 1.0))
 

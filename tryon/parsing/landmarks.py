@@ -60,7 +60,7 @@ _LIP_UPPER = Edge(reach=0.03, mid=0.4, pull=0.5, inward=0.015, outward=0.015)
 _LIP_LOWER = Edge(reach=0.03, mid=0.8, pull=0.5, inward=0.015, outward=0.015)
 # Eyes: the lid margins move to where the lids' skin starts. Kept close to the landmarks: CelebAMask-HQ draws
 # the eyeball alone, FASSEG the eye with its lid margins, and these sit between the two.
-_EYE_UPPER = Edge(reach=0.03, mid=0.4, pull=0.3, inward=0.008, outward=0.008)
+_EYE_UPPER = Edge(reach=0.03, mid=0.45, pull=0.3, inward=0.008, outward=0.008)
 _EYE_LOWER = Edge(reach=0.03, mid=0.5, pull=0.3, inward=0.008, outward=0.008)
 _EYE_K = 4.0  # the lids' skin-likeness falls to 1/e at a Mahalanobis distance of sqrt(2 * _EYE_K)
 # Near its corners an eye's outline, kept on the landmarks there, can run on into the canthus as a thin spike
@@ -371,6 +371,16 @@ def _cut(mask: RoiMask, *parts: RoiMask) -> RoiMask:
     return mask if alpha is None else RoiMask(mask.box, alpha)
 
 
+def _clip(mask: RoiMask, *bounds: RoiMask) -> RoiMask:
+    """``mask`` no higher than the highest of ``bounds`` at each pixel, in frame coordinates."""
+    if mask.box.empty:
+        return mask
+    limit = np.zeros((mask.box.height, mask.box.width), np.uint8)
+    for bound in bounds:
+        np.maximum(limit, bound.crop(mask.box), out=limit)
+    return RoiMask(mask.box, np.minimum(mask.alpha, limit)).tight()
+
+
 def brow_hairs(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
     """How hair-like each pixel of a brow's box is (uint8, 0..255), from its lightness against the skin around it.
 
@@ -604,6 +614,8 @@ class LandmarkParser:
             cutters = {**out, **{n: _brow_hair_mask(frame, out[n], pad) for n in ("left_brow", "right_brow")}}
             for name, p in region_builder.build(canvas, probs).items():
                 out[name] = _cut(canvas.to_roi(p), *(cutters[c] for c in region_builder.CUT_BY.get(name, ())))
+            # The irises are drawn within the eyes' maps, but each mask is cropped and taken to the frame on its own.
+            out["irises"] = _clip(out["irises"], out["left_eye"], out["right_eye"])
             out["face"] = _cut(skin, *(cutters[n] for n in _PARTS))
         return out
 

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from tryon.errors import DependencyError, InputError
-from tryon.geometry import Box
+from tryon.geometry import Box, pixel_points
 
 __all__ = ["HEAD_KEYPOINTS", "Perception", "PerceptionOptions", "PerceptionResult", "eye_to_mouth"]
 
@@ -207,7 +207,7 @@ def _detected(detection: Any, shape: tuple[int, int]) -> _Detected:
     """A MediaPipe face detection in pixels."""
     h, w = shape
     b = detection.location_data.relative_bounding_box
-    points = np.array([(k.x * w, k.y * h) for k in detection.location_data.relative_keypoints], np.float32)
+    points = pixel_points(np.array([(k.x, k.y) for k in detection.location_data.relative_keypoints], np.float32), shape)
     score = float(detection.score[0]) if len(detection.score) else 0.0
     return _Detected((b.xmin * w, b.ymin * h, b.width * w, b.height * h), points.reshape(-1, 2), score)
 
@@ -243,9 +243,7 @@ def _landmark_array(face: Any) -> np.ndarray:
 
 def _mesh_points(result: Any, shape: tuple[int, int]) -> list[np.ndarray]:
     """Face mesh's faces as ``478x3`` float32 pixel arrays (z scaled like x) in an image of ``shape``."""
-    h, w = shape
-    scale = np.array([w, h, w], dtype=np.float32)
-    return [_landmark_array(face) * scale for face in result.multi_face_landmarks or ()]
+    return [pixel_points(_landmark_array(face), shape) for face in result.multi_face_landmarks or ()]
 
 
 def eye_to_mouth(keypoints: np.ndarray) -> float:
