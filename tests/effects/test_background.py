@@ -69,6 +69,26 @@ def test_the_person_stays_byte_identical_and_the_background_changes(mode, backdr
     assert (changed > 20).mean() > 0.8
 
 
+@pytest.mark.parametrize("edge", [0.0, 0.4, 1.0])
+@pytest.mark.parametrize("mode", MODES)
+def test_only_the_masks_soft_band_and_the_background_change(mode, edge, backdrop):
+    # Given a person whose soft mask is solid inside and empty outside a band about 30 pixels wide
+    frame, parse, _ = person_scene()
+    alpha = parse.person.alpha
+    # When the background effect runs (the frame is under its work size: its pixels are the frame's)
+    out = create_effect("background", {**options_for(mode, backdrop), "edge": edge}).apply(frame.copy(), parse)
+    # Then the edge is refined within at most 10 pixels of that band, and nowhere else: the solid person beyond
+    # it is byte-identical, the empty background beyond it all changed (a colour background is that colour)
+    person = eroded(alpha >= 250, 11)
+    background = eroded(alpha <= 5, 11)
+    assert person.sum() > 15_000 and background.sum() > 50_000
+    assert np.array_equal(out[person], frame[person])
+    changed = np.abs(out.astype(int) - frame.astype(int)).max(axis=2)
+    assert (changed[background] > 0).all() if mode["mode"] != "blur" else (changed[background] > 0).mean() > 0.95
+    if mode["mode"] == "color":
+        assert np.array_equal(np.unique(out[background], axis=0), np.array([[0x32, 0x7D, 0x2E]], np.uint8))
+
+
 def test_blur_keeps_the_persons_colour_out_of_the_background():
     # Given a red person on a checkerboard
     frame, parse, disc = person_scene()
