@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import threading
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -191,3 +194,27 @@ def test_read_alpha_ignores_an_alpha_that_is_opaque_everywhere(tmp_path):
     path = tmp_path / "opaque.png"
     cv2.imwrite(str(path), np.full((32, 32, 4), 255, np.uint8))
     assert read_alpha(path, (32, 32, 3)) is None
+
+
+def test_reading_images_from_several_threads_leaves_the_warning_filters_as_they_were(tmp_path):
+    # Given JPEG and WebP files (Pillow reads their EXIF orientation and size, its warnings silenced meanwhile)
+    paths = []
+    for i, ext in enumerate(("jpg", "webp", "png")):
+        path = tmp_path / f"{i}.{ext}"
+        cv2.imwrite(str(path), np.full((48, 64, 3), 40 * i, np.uint8))
+        paths.append(path)
+    before = list(warnings.filters)
+
+    # When six threads read them over and over at once
+    def work() -> None:
+        for _ in range(40):
+            for path in paths:
+                read_image(path)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then no thread put back another's filters (catch_warnings swaps the process's list): none left on, none lost
+    assert warnings.filters == before

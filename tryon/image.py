@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import struct
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -129,10 +130,16 @@ def _header_size(data: memoryview) -> tuple[int, int] | None:
     return None
 
 
+#: ``warnings.catch_warnings`` swaps the process's warning filters and puts them back: two threads doing it at once
+#: (a folder source's reader and the loop reading a look's picture) can put back each other's, leaving a filter on
+#: or losing one. Pillow's header reads here take turns.
+_QUIET_PILLOW = threading.Lock()
+
+
 def _pillow_size(path: Path) -> tuple[int, int] | None:
     """``(width, height)`` as Pillow reads it from the header (nothing decoded); None when it cannot."""
     try:
-        with warnings.catch_warnings():
+        with _QUIET_PILLOW, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" of a damaged file: OpenCV reports it
             with Image.open(path) as image:
@@ -225,7 +232,7 @@ _UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 def _orientation(path: Path) -> int:
     """The EXIF orientation of an image file (1, upright, when it has none or it cannot be read)."""
     try:
-        with warnings.catch_warnings():
+        with _QUIET_PILLOW, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as image:
                 value = image.getexif().get(0x0112, 1)
