@@ -105,6 +105,9 @@ class ParseProcess:
         self._slot_bytes = 0
         self._retired: deque[tuple[int, SharedMemory]] = deque()  # (first frame not in it, memory)
         self._closed = False
+        # Set when a message was cut short (Ctrl+C, an error part-way through sending or receiving one): what
+        # follows on the pipes is no longer whole messages, so they are not read or written again.
+        self._cut = False
         self.last_peak_rss_mb: float | None = None
         ours_in, theirs_out = socket.socketpair()  # child -> caller: results
         theirs_in, ours_out = socket.socketpair()  # caller -> child: frames
@@ -128,7 +131,7 @@ class ParseProcess:
             theirs_in.close()
             theirs_out.close()
         try:
-            self._frames.send((options, logging.getLogger("tryon").getEffectiveLevel()))
+            self._send((options, logging.getLogger("tryon").getEffectiveLevel()))
             _value(self._receive(start_timeout, starting=True))
             log.debug("parse process %d ready", self._proc.pid)
         except BaseException:
@@ -191,7 +194,7 @@ class ParseProcess:
                 offset = self._slot(bgr.nbytes) * self._slot_bytes
                 assert self._shm is not None
                 np.copyto(np.ndarray(bgr.shape, np.uint8, buffer=self._shm.buf, offset=offset), bgr)
-                self._frames.send((self._seq, self._shm.name, offset, bgr.shape, timestamp, plan, bool(cut)))
+                self._send((self._seq, self._shm.name, offset, bgr.shape, timestamp, plan, bool(cut)))
             except (OSError, EOFError) as exc:
                 self._room.release()
                 if isinstance(exc, _NoMemoryError):
@@ -243,10 +246,21 @@ class ParseProcess:
         try:
             message = self._results.recv()
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            self._cut = True
             raise self._gone(starting) from exc
+        except BaseException:
+            self._cut = True
+            raise
         if message[0] in ("ok", "error") and not starting and message[1] != self._done:
             raise ParseProcessError(f"the parse process answered frame {message[1]}, expected {self._done}")
         return message
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        try:
+            self._frames.send(message)
+        except BaseException:
+            self._cut = True
+            raise
 
     def _check_alive(self, starting: bool = False) -> None:
         if self._proc.poll() is not None:
@@ -266,6 +280,8 @@ class ParseProcess:
     def _check_open(self) -> None:
         if self._closed:
             raise ParseProcessError("this parse process is closed")
+        if self._cut:
+            raise ParseProcessError("a message to or from the parse process was interrupted; close it, start another")
 
     def _close_pipes(self) -> None:
         for conn in (self._frames, self._results):
@@ -296,11 +312,13 @@ class ParseProcess:
         try:
             if proc is not None and proc.poll() is None:
                 self.last_peak_rss_mb = self.peak_rss_mb()
-                with contextlib.suppress(OSError, EOFError):
-                    self._frames.send(None)
-                self._drain(proc, time.monotonic() + _STOP_TIMEOUT)
+                if not self._cut:  # else the child would read the rest of a message as the next one: no goodbye
+                    with contextlib.suppress(OSError, EOFError):
+                        self._frames.send(None)
+                    self._drain(proc, time.monotonic() + _STOP_TIMEOUT)
                 if proc.poll() is None:
-                    log.warning("the parse process did not stop within %.0f s; terminating it", _STOP_TIMEOUT)
+                    if not self._cut:
+                        log.warning("the parse process did not stop within %.0f s; terminating it", _STOP_TIMEOUT)
                     proc.kill()
                 proc.wait()
         finally:
@@ -320,6 +338,10 @@ class ParseProcess:
                     self._results.recv_bytes()
             except (OSError, EOFError):
                 break
+            except BaseException:  # Ctrl+C while draining: the rest is not read as messages; the child is killed
+                self._cut = True
+                proc.kill()
+                raise
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(max(0.0, deadline - time.monotonic()))
 
@@ -417,6 +439,9 @@ def _serve(frames: Connection, results: Connection) -> int:
             try:
                 message = frames.recv()
             except (EOFError, OSError):  # the caller went away
+                break
+            except Exception as exc:  # a message cut short (the caller was interrupted): it will stop this process
+                log.debug("the parse process's input is no longer whole messages: %s", exc)
                 break
             if message is None:
                 break

@@ -354,7 +354,7 @@ def test_cam_reloads_a_watched_look_edited_while_the_models_load(
     # When the virtual camera runs on a photo until it has sent ten of the loop's frames
     watcher = interrupt_when(loop_frames_sent)
     argv = ["cam", "--source", str(photo), "--backend", "tryon-test", "--watch", str(watched), "--fps", "30"]
-    code = main([*argv, "--debug"])  # the traceback in the report if it ever fails (it once did: an OverflowError)
+    code = main([*argv, "--debug"])  # a traceback if it fails (once: a result cut by Ctrl+C)
     watcher.join()
     err = capsys.readouterr().err
     assert code == EXIT_INTERRUPTED, err

@@ -334,3 +334,77 @@ def test_verbose_bench_with_a_parse_process_logs_the_auto_parsers_choice_once_an
     assert "tryon parse process: " in err
     # And the child logs tryon's messages at the caller's level, as the caller does, not every library's
     assert "matplotlib" not in err, err
+
+
+class _CutShort:
+    """A connection whose next ``recv`` stops part-way through a message, as Ctrl+C can stop it, then reads on."""
+
+    def __init__(self, conn, after: int, exc: BaseException) -> None:
+        self.conn, self.after, self.exc, self.cut = conn, after, exc, False
+
+    def recv(self):
+        if self.cut:
+            return self.conn.recv()
+        self.cut = True
+        self.conn._recv(4)  # the message's length, then some of the message itself
+        self.conn._recv(self.after)
+        raise self.exc
+
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), MemoryError()])
+def test_a_result_cut_short_mid_message_is_closed_cleanly(shared_data, exc):
+    # Given a parse process with two frames in flight, whose first result is interrupted part-way through its bytes
+    frame = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img12.jpg")))
+    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
+        plan = pipe.plan()
+    remote = ParseProcess(PipelineOptions(mode="video"))
+    pid = remote.pid
+    remote.submit(frame, plan)
+    remote.submit(frame, plan)
+    remote._results = _CutShort(remote._results, 64, exc)
+    with pytest.raises(type(exc)):
+        remote.result()
+    # Then the connection is no longer read as messages: further results are refused, and closing it ends the child
+    # without reading the rest of the cut message as the next one's length (an OverflowError, or a wait on bytes
+    # that never come)
+    with pytest.raises(ParseProcessError, match="interrupted"):
+        remote.result()
+    remote.close()
+    assert not alive(pid)
+
+
+class _SentShort:
+    """A connection whose next ``send`` writes part of its message, then is interrupted."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def send(self, obj) -> None:
+        data = pickle.dumps(obj)
+        self.conn._send(len(data).to_bytes(4, "big") + data[: len(data) // 2])
+        raise KeyboardInterrupt
+
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)
+
+
+def test_a_frame_cut_short_mid_message_is_closed_cleanly(shared_data, capfd):
+    # Given a parse process whose next frame is interrupted part-way through sending it
+    frame = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img12.jpg")))
+    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
+        plan = pipe.plan()
+    remote = ParseProcess(PipelineOptions(mode="video"))
+    pid = remote.pid
+    remote._frames = _SentShort(remote._frames)
+    with pytest.raises(KeyboardInterrupt):
+        remote.submit(frame, plan)
+    # Then nothing more is sent on it, closing it ends the child at once (no goodbye it would misread), and the
+    # child printed no traceback
+    with pytest.raises(ParseProcessError, match="interrupted"):
+        remote.submit(frame, plan)
+    remote.close()
+    assert not alive(pid)
+    assert "Traceback" not in capfd.readouterr().err
