@@ -169,7 +169,8 @@ def pixel_points(normalized: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     0.763 to 0.780 with it, the nose's from 0.877 to 0.879.
     """
     h, w = shape
-    points = np.asarray(normalized, np.float32) * np.array([w, h, w][: normalized.shape[-1]], np.float32)
+    points = np.array(normalized, np.float32)
+    points *= np.array([w, h, w][: points.shape[-1]], np.float32)
     points[..., :2] -= np.float32(0.5)
     return points
 

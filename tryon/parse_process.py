@@ -41,6 +41,7 @@ from collections import deque
 from collections.abc import Callable, MutableMapping
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 from typing import Any
@@ -217,8 +218,10 @@ class ParseProcess:
         if self.in_flight <= 0:
             raise ParseProcessError("no frame is being parsed")
         message = self._receive(None)
-        self._done += 1
-        self._room.release()
+        try:
+            self._done += 1
+        finally:
+            self._room.release()
         while self._retired and self._retired[0][0] <= self._done:
             _, old = self._retired.popleft()
             _free(old)
@@ -243,6 +246,8 @@ class ParseProcess:
             self._check_alive(starting)
             if deadline is not None and time.monotonic() > deadline:
                 raise ParseProcessError(f"the parse process was not ready within {timeout:.0f} s")
+        # Whatever stops a message part-way (or loses a whole one: its frame's reply would be missing) leaves the
+        # connection unusable.
         try:
             message = self._results.recv()
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
@@ -256,8 +261,9 @@ class ParseProcess:
         return message
 
     def _send(self, message: tuple[Any, ...]) -> None:
+        data = ForkingPickler.dumps(message)  # a message that does not pickle is refused before a byte is sent
         try:
-            self._frames.send(message)
+            self._frames.send_bytes(data)
         except BaseException:
             self._cut = True
             raise
@@ -321,6 +327,12 @@ class ParseProcess:
                         log.warning("the parse process did not stop within %.0f s; terminating it", _STOP_TIMEOUT)
                     proc.kill()
                 proc.wait()
+        except BaseException:  # Ctrl+C while it leaves: killed and reaped all the same
+            if proc is not None:
+                with contextlib.suppress(OSError):
+                    proc.kill()
+                proc.wait()
+            raise
         finally:
             self._close_pipes()
             for _, old in self._retired:
@@ -338,10 +350,6 @@ class ParseProcess:
                     self._results.recv_bytes()
             except (OSError, EOFError):
                 break
-            except BaseException:  # Ctrl+C while draining: the rest is not read as messages; the child is killed
-                self._cut = True
-                proc.kill()
-                raise
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(max(0.0, deadline - time.monotonic()))
 
@@ -440,8 +448,8 @@ def _serve(frames: Connection, results: Connection) -> int:
                 message = frames.recv()
             except (EOFError, OSError):  # the caller went away
                 break
-            except Exception as exc:  # a message cut short (the caller was interrupted): it will stop this process
-                log.debug("the parse process's input is no longer whole messages: %s", exc)
+            except Exception as exc:  # not a whole message: the caller broke off mid-way (and stops this process)
+                log.warning("the parse process stops: a message from the caller did not read (%s)", exc)
                 break
             if message is None:
                 break

@@ -343,8 +343,8 @@ class _CutShort:
         self.conn, self.after, self.exc, self.cut = conn, after, exc, False
 
     def recv(self):
-        if self.cut:
-            return self.conn.recv()
+        if self.cut:  # the old code read on (and hung waiting for bytes): fail instead
+            raise AssertionError("read after a message was cut short")
         self.cut = True
         self.conn._recv(4)  # the message's length, then some of the message itself
         self.conn._recv(self.after)
@@ -380,12 +380,17 @@ class _SentShort:
     """A connection whose next ``send`` writes part of its message, then is interrupted."""
 
     def __init__(self, conn) -> None:
-        self.conn = conn
+        self.conn, self.cut = conn, False
 
-    def send(self, obj) -> None:
-        data = pickle.dumps(obj)
+    def send_bytes(self, data: bytes) -> None:
+        if self.cut:
+            raise AssertionError("sent after a message was cut short")
+        self.cut = True
         self.conn._send(len(data).to_bytes(4, "big") + data[: len(data) // 2])
         raise KeyboardInterrupt
+
+    def send(self, obj) -> None:
+        self.send_bytes(pickle.dumps(obj))
 
     def __getattr__(self, name: str):
         return getattr(self.conn, name)
@@ -408,3 +413,22 @@ def test_a_frame_cut_short_mid_message_is_closed_cleanly(shared_data, capfd):
     remote.close()
     assert not alive(pid)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_ctrl_c_while_closing_still_kills_and_reaps_the_child(shared_data, monkeypatch):
+    # Given a parse process with a frame in flight, and Ctrl+C arriving while it is being closed
+    frame = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img12.jpg")))
+    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
+        plan = pipe.plan()
+    remote = ParseProcess(PipelineOptions(mode="video"))
+    remote.submit(frame, plan)
+
+    def interrupted(*args) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(remote, "_drain", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        remote.close()
+    # Then the child was killed and reaped (not left running, nor a zombie), and a second close does nothing
+    assert remote._proc.returncode is not None
+    remote.close()
