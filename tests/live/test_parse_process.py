@@ -336,6 +336,17 @@ def test_verbose_bench_with_a_parse_process_logs_the_auto_parsers_choice_once_an
     assert "matplotlib" not in err, err
 
 
+@pytest.fixture
+def lipstick_remote(shared_data):
+    """A parse process for a lipstick look, a face photo and the look's plan (closed after the test)."""
+    frame = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img12.jpg")))
+    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
+        plan = pipe.plan()
+    remote = ParseProcess(PipelineOptions(mode="video"))
+    yield remote, frame, plan
+    remote.close()
+
+
 class _CutShort:
     """A connection whose next ``recv`` stops part-way through a message, as Ctrl+C can stop it, then reads on."""
 
@@ -355,12 +366,9 @@ class _CutShort:
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt(), MemoryError()])
-def test_a_result_cut_short_mid_message_is_closed_cleanly(shared_data, exc):
+def test_a_result_cut_short_mid_message_is_closed_cleanly(lipstick_remote, exc):
     # Given a parse process with two frames in flight, whose first result is interrupted part-way through its bytes
-    frame = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img12.jpg")))
-    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
-        plan = pipe.plan()
-    remote = ParseProcess(PipelineOptions(mode="video"))
+    remote, frame, plan = lipstick_remote
     pid = remote.pid
     remote.submit(frame, plan)
     remote.submit(frame, plan)
@@ -396,12 +404,9 @@ class _SentShort:
         return getattr(self.conn, name)
 
 
-def test_a_frame_cut_short_mid_message_is_closed_cleanly(shared_data, capfd):
+def test_a_frame_cut_short_mid_message_is_closed_cleanly(lipstick_remote, capfd):
     # Given a parse process whose next frame is interrupted part-way through sending it
-    frame = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img12.jpg")))
-    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
-        plan = pipe.plan()
-    remote = ParseProcess(PipelineOptions(mode="video"))
+    remote, frame, plan = lipstick_remote
     pid = remote.pid
     remote._frames = _SentShort(remote._frames)
     with pytest.raises(KeyboardInterrupt):
@@ -415,12 +420,9 @@ def test_a_frame_cut_short_mid_message_is_closed_cleanly(shared_data, capfd):
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_ctrl_c_while_closing_still_kills_and_reaps_the_child(shared_data, monkeypatch):
+def test_ctrl_c_while_closing_still_kills_and_reaps_the_child(lipstick_remote, monkeypatch):
     # Given a parse process with a frame in flight, and Ctrl+C arriving while it is being closed
-    frame = cv2.imread(str(need_file(shared_data / "faces" / "deepface_img12.jpg")))
-    with Pipeline(look=Look.from_dict(LIPSTICK), mode="video") as pipe:
-        plan = pipe.plan()
-    remote = ParseProcess(PipelineOptions(mode="video"))
+    remote, frame, plan = lipstick_remote
     remote.submit(frame, plan)
 
     def interrupted(*args) -> None:
